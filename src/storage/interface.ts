@@ -13,7 +13,9 @@ export interface KeyValue {
 }
 
 export interface ListOptions {
-  /** List as of this revision (0 or undefined = latest). Older than the compacted revision → CompactedError. */
+  /** List as of this revision (0 or undefined = latest). Older than the compacted revision → CompactedError
+   *  (the compacted revision itself is still a complete snapshot); newer than the current one →
+   *  FutureRevisionError. */
   revision?: number;
   /** At most this many keys (0 or undefined = no limit). */
   limit?: number;
@@ -95,8 +97,10 @@ export interface Store {
   /** Delete the key (iff its modRevision equals `expectedModRevision` when given). Resolves with the last
    *  value and the deletion's revision once durable. */
   delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }>;
-  /** Watch every key under the prefix for changes with revision > `afterRevision`. CompactedError (through
-   *  onError, or thrown) when that history is gone. */
+  /** Watch every key under the prefix for changes with revision > `afterRevision` (0 = all retained history;
+   *  pass the revision of a list to continue from it). CompactedError (through onError, or thrown) when
+   *  `afterRevision` is below compactedRevision(). The backends here never throw and never call back before
+   *  watch() has returned. An exact key works as a prefix too; callers filter out longer keys. */
   watch(prefix: string, afterRevision: number, cb: WatchCallbacks): Watcher;
   /** The latest revision. */
   currentRevision(): Promise<number>;
@@ -104,5 +108,14 @@ export interface Store {
   compact(revision: number): Promise<void>;
   /** The revision at and below which history is gone (0 = nothing compacted). */
   compactedRevision(): Promise<number>;
+  /** Optional: serve a list from memory ("any recent state", resourceVersion=0), as the watch cache does. */
+  listCached?(prefix: string, opts?: { limit?: number; after?: string }): Promise<ListResult>;
   close(): Promise<void>;
+}
+
+/** A list asked for a revision the store has not reached yet. kube-apiserver answers "Too large resource version". */
+export class FutureRevisionError extends Error {
+  constructor(readonly requested: number, readonly current: number) {
+    super(`required revision ${requested} is a future revision (current ${current})`);
+  }
 }
