@@ -14,6 +14,17 @@ export interface GroupVersionKind {
 export interface ProtoField {
   name: string;
   inline?: boolean;
+  /** Scalar proto type (int32, int64, bool, string, bytes, ...) or `message:<definition name>`; absent for maps. */
+  type?: string;
+  repeated?: boolean;
+  /** [key type, value type] of a proto map. */
+  map?: [string, string];
+  /** The Go field is a pointer: a zero value on the wire was set on purpose. */
+  ptr?: boolean;
+  /** The Go JSON tag lacks omitempty: a zero value is still printed. */
+  always?: boolean;
+  /** A wrapper message around a Go slice type (Verbs, ExtraValue): its JSON is this one field. */
+  unwrap?: boolean;
 }
 
 export interface Schema {

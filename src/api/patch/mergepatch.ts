@@ -1,0 +1,26 @@
+import type { JsonObject } from '../object.js';
+import { patchBadRequest } from './errors.js';
+import { cloneJson, isJsonObject } from './json.js';
+
+// RFC 7386 JSON merge patch: what kubectl sends for label, annotate and scale. Objects merge recursively, null
+// deletes, anything else (arrays included) replaces.
+
+export function applyMergePatch(doc: JsonObject, patch: unknown): JsonObject {
+  if (!isJsonObject(patch)) throw patchBadRequest('Invalid JSON Patch');
+  return mergeInto(cloneJson(doc), patch);
+}
+
+function mergeInto(target: JsonObject, patch: JsonObject): JsonObject {
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) {
+      delete target[k];
+    } else if (isJsonObject(v)) {
+      const cur = target[k];
+      target[k] = mergeInto(isJsonObject(cur) ? cur : {}, v);
+    } else {
+      target[k] = cloneJson(v);
+    }
+  }
+  return target;
+}
+

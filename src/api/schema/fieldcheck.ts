@@ -1,0 +1,300 @@
+import { definition, schemaForKind, definitionNameForKind } from './registry.js';
+import type { GroupVersionKind, Schema } from './types.js';
+
+// Field validation against the schema registry, matching what kube-apiserver's strict JSON decoder reports:
+// unknown fields (paths like `spec.template.spec.containers[0].foo`), values of the wrong JSON type (with Go's
+// `json: cannot unmarshal ...` wording, which kubectl shows verbatim), and duplicate keys in the raw body.
+// `prune` drops unknown fields for fieldValidation=Ignore/Warn. Subtrees the schema leaves open (RawExtension,
+// x-kubernetes-preserve-unknown-fields, untyped schemas) are not looked into.
+
+export interface FieldTypeError {
+  /** JSON path with list indices, e.g. `spec.replicas` or `spec.template.spec.containers[0].ports[1].containerPort`. */
+  field: string;
+  message: string;
+}
+
+export interface FieldCheckResult {
+  unknown: string[];
+  duplicates?: string[];
+  typeErrors: FieldTypeError[];
+}
+
+const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
+const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+const TIME = 'io.k8s.apimachinery.pkg.apis.meta.v1.Time';
+const MICRO_TIME = 'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime';
+
+interface Walk {
+  prune: boolean;
+  unknown: string[];
+  typeErrors: FieldTypeError[];
+}
+
+/** Where a value sits, in the two spellings needed: the JSON path, and Go's `Struct.field.path` for messages. */
+interface Place {
+  path: string;
+  /** Go's field stack: struct field names from the root, no list indices or map keys. */
+  goPath: string;
+  /** The Go struct type that holds the innermost named field. */
+  goStruct: string;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v; // string, number, object
+}
+
+/** The short Go type name for messages: v1.PodSpec, resource.Quantity, []v1.Container, map[string]string. */
+function goType(s: Schema | undefined): string {
+  if (!s) return 'interface {}';
+  if (s.$ref) {
+    const parts = s.$ref.split('.');
+    const name = parts[parts.length - 1];
+    const pkg = parts[parts.length - 2];
+    return `${pkg}.${name}`;
+  }
+  switch (s.type) {
+    case 'array':
+      return '[]' + goType(s.items);
+    case 'object':
+      return s.additionalProperties ? 'map[string]' + goType(s.additionalProperties) : 'map[string]interface {}';
+    case 'integer':
+      return s.format === 'int64' ? 'int64' : 'int32';
+    case 'number':
+      return 'float64';
+    case 'boolean':
+      return 'bool';
+    case 'string':
+      return s.format === 'byte' ? '[]uint8' : 'string';
+    default:
+      return 'interface {}';
+  }
+}
+
+function structName(ref: string): string {
+  return ref.slice(ref.lastIndexOf('.') + 1);
+}
+
+function typeError(w: Walk, at: Place, v: unknown, s: Schema, detail?: string): void {
+  const value = detail ?? jsonKind(v);
+  const where = at.goPath ? `Go struct field ${at.goStruct}.${at.goPath}` : 'Go value';
+  w.typeErrors.push({ field: at.path, message: `json: cannot unmarshal ${value} into ${where} of type ${goType(s)}` });
+}
+
+function child(at: Place, key: string, goStruct?: string): Place {
+  return {
+    path: at.path ? `${at.path}.${key}` : key,
+    goPath: goStruct !== undefined ? (at.goPath ? `${at.goPath}.${key}` : key) : at.goPath,
+    goStruct: goStruct ?? at.goStruct,
+  };
+}
+
+/** A decimal number, then a binary-SI suffix, a decimal-SI suffix or an exponent. */
+const QUANTITY_SYNTAX = /^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+// The message kube-apiserver's quantity decoder gives for any malformed quantity.
+const QUANTITY_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const BASE64_CHAR = /[A-Za-z0-9+/]/;
+
+/** Index of the first byte Go's base64 decoder rejects, or -1 when the string is valid standard base64. */
+function badBase64At(s: string): number {
+  let i = 0;
+  for (; i < s.length && BASE64_CHAR.test(s[i]); i++);
+  let pad = 0;
+  for (; i < s.length && s[i] === '=' && pad < 2; i++, pad++);
+  if (i < s.length) return i;
+  if ((s.length - pad) % 4 === 1) return s.length - pad - 1;
+  if (s.length % 4 !== 0) return s.length;
+  return -1;
+}
+
+function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
+  if (!s || v === null || v === undefined) return; // null decodes to the zero value everywhere
+  if (s['x-kubernetes-preserve-unknown-fields']) return;
+  let ref = s.$ref;
+  let cur: Schema | undefined = s;
+  for (let i = 0; cur?.$ref && i < 16; i++) {
+    ref = cur.$ref;
+    cur = definition(cur.$ref);
+  }
+  if (!cur || cur['x-kubernetes-preserve-unknown-fields']) return;
+  const named = ref ? { $ref: ref } : cur;
+
+  if (ref === QUANTITY) {
+    // Quantities decode from strings and (as kubectl may send for `cpu: 0.5`) from JSON numbers.
+    if (typeof v === 'number') return;
+    if (typeof v !== 'string' || !QUANTITY_SYNTAX.test(v)) w.typeErrors.push({ field: at.path, message: QUANTITY_ERROR });
+    return;
+  }
+  if (ref === INT_OR_STRING || cur['x-kubernetes-int-or-string']) {
+    if (typeof v === 'number' ? !Number.isInteger(v) : typeof v !== 'string') typeError(w, at, v, named, typeof v === 'number' ? `number ${v}` : undefined);
+    return;
+  }
+  if (ref === TIME || ref === MICRO_TIME) {
+    if (typeof v !== 'string') typeError(w, at, v, named);
+    else if (v !== '' && !RFC3339.test(v))
+      w.typeErrors.push({ field: at.path, message: `parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(v)} as "2006"` });
+    return;
+  }
+
+  switch (cur.type) {
+    case 'object': {
+      if (!isObject(v)) return typeError(w, at, v, named);
+      if (cur.properties) {
+        const struct = ref ? structName(ref) : at.goStruct;
+        for (const key of Object.keys(v)) {
+          const ps = cur.properties[key];
+          if (!ps) {
+            const p = child(at, key, struct).path;
+            if (w.prune) delete v[key];
+            w.unknown.push(p);
+            continue;
+          }
+          walk(v[key], ps, child(at, key, struct), w);
+        }
+      } else if (cur.additionalProperties) {
+        for (const key of Object.keys(v)) walk(v[key], cur.additionalProperties, child(at, key), w);
+      }
+      // An object schema with neither properties nor additionalProperties is an empty struct: every key is unknown.
+      else if (ref) {
+        for (const key of Object.keys(v)) {
+          w.unknown.push(child(at, key).path);
+          if (w.prune) delete v[key];
+        }
+      }
+      return;
+    }
+    case 'array': {
+      if (!Array.isArray(v)) {
+        // Go decodes a base64 string into []byte; only arrays elsewhere.
+        return typeError(w, at, v, named);
+      }
+      v.forEach((item, i) => walk(item, cur.items, { ...at, path: `${at.path}[${i}]` }, w));
+      return;
+    }
+    case 'integer': {
+      if (typeof v !== 'number') return typeError(w, at, v, named);
+      const bits = cur.format === 'int64' ? 64 : 32;
+      const limit = bits === 64 ? 2 ** 63 : 2 ** 31;
+      if (!Number.isInteger(v) || v < -limit || v >= limit) typeError(w, at, v, named, `number ${v}`);
+      return;
+    }
+    case 'number':
+      if (typeof v !== 'number') typeError(w, at, v, named);
+      return;
+    case 'boolean':
+      if (typeof v !== 'boolean') typeError(w, at, v, named);
+      return;
+    case 'string': {
+      if (typeof v !== 'string') return typeError(w, at, v, named);
+      if (cur.format === 'byte') {
+        const bad = badBase64At(v);
+        if (bad >= 0) w.typeErrors.push({ field: at.path, message: `illegal base64 data at input byte ${bad}` });
+      }
+      return;
+    }
+    default:
+      return; // untyped: anything goes
+  }
+}
+
+function run(obj: unknown, defName: string | undefined, prune: boolean): Walk {
+  const w: Walk = { prune, unknown: [], typeErrors: [] };
+  if (!defName) return w;
+  const top = definition(defName);
+  if (!top) return w;
+  walk(obj, { $ref: defName }, { path: '', goPath: '', goStruct: structName(defName) }, w);
+  return w;
+}
+
+/**
+ * Check an object (already parsed JSON) against its kind's schema. Pass the raw JSON text as `raw` to also
+ * report duplicate keys, which parsing has already collapsed. An unknown kind yields an empty result.
+ */
+export function checkFields(obj: unknown, group: string, version: string, kind: string, raw?: string): FieldCheckResult {
+  const w = run(obj, definitionNameForKind(group, version, kind), false);
+  const result: FieldCheckResult = { unknown: w.unknown, typeErrors: w.typeErrors };
+  if (raw !== undefined) {
+    const d = duplicateFields(raw);
+    if (d.length) result.duplicates = d;
+  }
+  return result;
+}
+
+/** Remove unknown fields in place; returns the paths removed (for Warn headers). */
+export function prune(obj: unknown, gvk: GroupVersionKind): string[] {
+  return run(obj, definitionNameForKind(gvk.group, gvk.version, gvk.kind), true).unknown;
+}
+
+/** Whether kite has a schema to check this kind against. */
+export function hasSchema(group: string, version: string, kind: string): boolean {
+  return schemaForKind(group, version, kind) !== undefined;
+}
+
+/**
+ * Paths of keys that occur more than once in the same JSON object of `raw` (e.g. `spec.replicas`,
+ * `spec.template.spec.containers[0].name`). Assumes `raw` is valid JSON; returns [] when it is not.
+ */
+export function duplicateFields(raw: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const ws = (): void => {
+    while (i < raw.length && (raw[i] === ' ' || raw[i] === '\n' || raw[i] === '\r' || raw[i] === '\t')) i++;
+  };
+  const str = (): string => {
+    const start = i;
+    i++; // opening quote
+    while (i < raw.length && raw[i] !== '"') i += raw[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(raw.slice(start, i)) as string;
+  };
+  const value = (path: string): void => {
+    ws();
+    const c = raw[i];
+    if (c === '{') {
+      i++;
+      const seen = new Set<string>();
+      ws();
+      if (raw[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        const key = str();
+        const p = path ? `${path}.${key}` : key;
+        if (seen.has(key)) out.push(p);
+        seen.add(key);
+        ws();
+        i++; // colon
+        value(p);
+        ws();
+        if (raw[i++] === '}') return;
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (raw[i] === ']') {
+        i++;
+        return;
+      }
+      for (let n = 0; ; n++) {
+        value(`${path}[${n}]`);
+        ws();
+        if (raw[i++] === ']') return;
+      }
+    } else if (c === '"') str();
+    else while (i < raw.length && !',}] \n\r\t'.includes(raw[i])) i++;
+  };
+  try {
+    value('');
+  } catch {
+    return [];
+  }
+  return out;
+}
