@@ -1,0 +1,209 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { timingSafeEqual } from 'node:crypto';
+import type { KubeObject } from '../api/object.js';
+import { StatusError, routeNotFound, unauthorized } from '../api/errors.js';
+import { findResource } from '../api/resources.js';
+import { openapiV2, openapiV3Document, openapiV3Index } from '../api/openapi.js';
+import { computeManagedFieldsForUpdate } from '../api/patch/apply.js';
+import { schemaForKind } from '../api/schema/registry.js';
+import type { Store } from '../storage/interface.js';
+import type { Pki } from './pki.js';
+import { parsePath } from './requestinfo.js';
+import { handleResource, type Ctx } from './handler.js';
+import { sendError, sendJson } from './response.js';
+import { aggregatedDiscovery, legacyApiVersions, legacyGroup, legacyGroupList, resourceList, wantsAggregated, AGGREGATED_V2, AGGREGATED_V2BETA1 } from './discovery.js';
+import { Registries } from './registries.js';
+import { AdmissionChain } from './admission/chain.js';
+import { ServiceAllocator, parseCidr } from './admission/serviceips.js';
+import type { Hooks } from './registry/generic.js';
+import { nowRfc3339 } from './registry/generic.js';
+
+// The HTTPS front door: authentication, routing to discovery, OpenAPI, health and resource handlers.
+
+export interface ApiServerOptions {
+  store: Store;
+  pki: Pki;
+  port: number;
+  bindAddress: string;
+  serviceCidr: string;
+  nodePortRange: { min: number; max: number };
+}
+
+export interface ApiServer {
+  server: Server;
+  registries: Registries;
+  url: string;
+  close(): Promise<void>;
+}
+
+export const VERSION_INFO = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0+kite',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-21T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'kite',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
+function authenticated(req: IncomingMessage, token: Buffer): boolean {
+  const sock = req.socket as TLSSocket;
+  if (sock.authorized) return true;
+  const h = req.headers.authorization;
+  if (h && h.startsWith('Bearer ')) {
+    const given = Buffer.from(h.slice(7).trim());
+    return given.length === token.length && timingSafeEqual(given, token);
+  }
+  return false;
+}
+
+const managedFieldsHooks: Hooks = {
+  trackManagedFields(info, old, obj, manager, subresource) {
+    const version = info.storageVersion ?? info.version;
+    const apiVersion = info.group ? `${info.group}/${version}` : version;
+    const mf = computeManagedFieldsForUpdate(old, obj, manager, 'Update', apiVersion, subresource, nowRfc3339(), schemaForKind(info.group, version, info.kind));
+    if (mf === undefined) delete obj.metadata.managedFields;
+    else obj.metadata.managedFields = mf;
+  },
+};
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const allocator = new ServiceAllocator(parseCidr(opts.serviceCidr), opts.nodePortRange);
+  const registries = new Registries(opts.store, new AdmissionChain(allocator), managedFieldsHooks);
+  const svcInfo = findResource('', 'v1', 'services')!;
+  allocator.load((await registries.get(svcInfo).list(undefined, {})).items);
+  await bootstrap(registries, allocator.kubernetesServiceIp, opts.port);
+
+  const token = Buffer.from(opts.pki.token);
+  let ready = true;
+  const server = createServer(
+    {
+      key: opts.pki.serverKeyPem,
+      cert: opts.pki.serverCertPem,
+      ca: opts.pki.caCertPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    },
+    (req, res) => {
+      void route(req, res).catch((e: unknown) => sendError(req, res, e));
+    },
+  );
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  // Watches are long-lived: no per-request timeout.
+  server.requestTimeout = 0;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://kite');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (!PUBLIC_PATHS.has(path) && !authenticated(req, token)) throw unauthorized();
+    switch (path) {
+      case '/version':
+        return sendJson(req, res, 200, VERSION_INFO);
+      case '/healthz':
+      case '/livez':
+      case '/readyz':
+        if (!ready) return sendJson(req, res, 503, '[-]shutdown failed: reason withheld\nreadyz check failed', 'text/plain; charset=utf-8');
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        res.end('ok');
+        return;
+      case '/api':
+      case '/apis': {
+        const prefix = path === '/api' ? 'api' : 'apis';
+        const agg = wantsAggregated(req.headers.accept);
+        if (agg) return sendJson(req, res, 200, aggregatedDiscovery(prefix, agg), agg === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1, { Vary: 'Accept' });
+        return sendJson(req, res, 200, prefix === 'api' ? legacyApiVersions(req.headers.host ?? `127.0.0.1:${opts.port}`) : legacyGroupList(), 'application/json', { Vary: 'Accept' });
+      }
+      case '/openapi/v2': {
+        const doc = openapiV2();
+        return sendJson(req, res, 200, doc.body, 'application/json', { ETag: `"${doc.etag}"` });
+      }
+      case '/openapi/v3':
+        return sendJson(req, res, 200, openapiV3Index());
+    }
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openapiV3Document(path.slice('/openapi/v3/'.length));
+      if (!doc) throw routeNotFound();
+      return sendJson(req, res, 200, doc.body, 'application/json', {
+        ETag: `"${doc.hash}"`,
+        'Cache-Control': 'public, immutable',
+        Expires: new Date(Date.now() + 365 * 24 * 3600 * 1000).toUTCString(),
+      });
+    }
+    const parsed = parsePath(req.method ?? 'GET', path, url.searchParams);
+    switch (parsed.type) {
+      case 'group': {
+        const g = legacyGroup(parsed.group);
+        if (!g) throw routeNotFound();
+        return sendJson(req, res, 200, g);
+      }
+      case 'group-version': {
+        const l = resourceList(parsed.group, parsed.version);
+        if (!l) throw routeNotFound();
+        return sendJson(req, res, 200, l);
+      }
+      case 'resource': {
+        const ctx: Ctx = { req, res, url, rr: parsed.req, registries };
+        return handleResource(ctx);
+      }
+      default:
+        throw routeNotFound();
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.bindAddress, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+  return {
+    server,
+    registries,
+    url: `https://${host}:${port}`,
+    close: async () => {
+      ready = false;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** What exists at first start: the system namespaces and the `kubernetes` service. */
+async function bootstrap(registries: Registries, kubernetesIp: string, port: number): Promise<void> {
+  const nsInfo = findResource('', 'v1', 'namespaces')!;
+  const nsReg = registries.get(nsInfo);
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    if (!(await nsReg.tryGet(undefined, name))) {
+      await createIgnoringExists(() => nsReg.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kite' }));
+    }
+  }
+  const svcReg = registries.get(findResource('', 'v1', 'services')!);
+  if (!(await svcReg.tryGet('default', 'kubernetes'))) {
+    const svc: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { type: 'ClusterIP', clusterIP: kubernetesIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }], sessionAffinity: 'None' },
+    };
+    await createIgnoringExists(() => svcReg.create(svc, { fieldManager: 'kite' }));
+  }
+}
+
+async function createIgnoringExists(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof StatusError && e.code === 409)) throw e;
+  }
+}

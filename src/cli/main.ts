@@ -1,0 +1,42 @@
+import { runServer } from './server.js';
+
+// `kite <role> [flags]`: one binary, several roles, as k3s composes them.
+
+const USAGE = `Usage: kite <command> [flags]
+
+Commands:
+  server    Run the control plane (API server, storage, controllers, scheduler) and, unless --disable-agent, a node agent
+  version   Print the version
+
+Run 'kite <command> --help' for the flags of a command.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'server':
+      return runServer(rest);
+    case 'version':
+    case '--version':
+      console.log('kite v0.1.0 (Kubernetes v1.32 API)');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`kite: unknown command "${cmd}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (e: unknown) => {
+    console.error(`kite: ${(e as Error)?.message ?? String(e)}`);
+    process.exit(1);
+  },
+);

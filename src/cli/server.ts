@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { openStore } from '../storage/open.js';
+import { WatchCache } from '../storage/watchcache.js';
+import { Compactor, parseDuration } from '../storage/compactor.js';
+import { ensurePki, adminKubeconfig } from '../apiserver/pki.js';
+import { startApiServer } from '../apiserver/server.js';
+
+// `kite server`: flags follow k3s' names so that users can carry their habits over.
+
+const HELP = `Usage: kite server [flags]
+
+  --data-dir DIR                   state, certificates and the SQLite database (default /var/lib/kite)
+  --https-listen-port N            API server port (default 6443)
+  --bind-address ADDR              address to listen on (default 0.0.0.0)
+  --write-kubeconfig FILE          write an admin kubeconfig here (default <data-dir>/kubeconfig.yaml)
+  --datastore-endpoint URL         empty: embedded SQLite; http://host:2379[,http://...]: etcd
+  --disable-agent                  do not run a node agent in this process
+  --service-cidr CIDR              ClusterIP range (default 10.43.0.0/16)
+  --service-node-port-range A-B    NodePort range (default 30000-32767)
+  --token TOKEN                    bearer token accepted as cluster admin (default: generated, in <data-dir>/server/tls/token)
+  --etcd-compaction-interval D     how often storage history is compacted, keeping at least one interval (default 5m; 0 = never)
+`;
+
+export async function runServer(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string', default: '/var/lib/kite' },
+      'https-listen-port': { type: 'string', default: '6443' },
+      'bind-address': { type: 'string', default: '0.0.0.0' },
+      'write-kubeconfig': { type: 'string' },
+      'datastore-endpoint': { type: 'string', default: '' },
+      'disable-agent': { type: 'boolean', default: false },
+      'service-cidr': { type: 'string', default: '10.43.0.0/16' },
+      'service-node-port-range': { type: 'string', default: '30000-32767' },
+      token: { type: 'string' },
+      'etcd-compaction-interval': { type: 'string', default: '5m' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const started = Date.now();
+  const dataDir = resolve(values['data-dir']!);
+  mkdirSync(dataDir, { recursive: true });
+  const port = Number(values['https-listen-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--https-listen-port must be a port number, not "${values['https-listen-port']}"`);
+  const range = /^(\d+)-(\d+)$/.exec(values['service-node-port-range']!);
+  if (!range || Number(range[1]) > Number(range[2])) throw new Error(`--service-node-port-range must look like 30000-32767, not "${values['service-node-port-range']}"`);
+
+  const pki = await ensurePki(join(dataDir, 'server', 'tls'), { token: values.token });
+  const compactEvery = values['etcd-compaction-interval'] === '0' ? 0 : parseDuration(values['etcd-compaction-interval']!);
+  const backend = await openStore({ dataDir, datastoreEndpoint: values['datastore-endpoint'], sqlite: { compactIntervalMs: 0 } });
+  const store = new WatchCache(backend);
+  const compactor = new Compactor(store, compactEvery, (m) => console.error(`kite: ${m}`));
+  compactor.start();
+  const api = await startApiServer({
+    store,
+    pki,
+    port,
+    bindAddress: values['bind-address']!,
+    serviceCidr: values['service-cidr']!,
+    nodePortRange: { min: Number(range[1]), max: Number(range[2]) },
+  });
+  const kubeconfigPath = resolve(values['write-kubeconfig'] ?? join(dataDir, 'kubeconfig.yaml'));
+  mkdirSync(dirname(kubeconfigPath), { recursive: true });
+  writeFileSync(kubeconfigPath, adminKubeconfig(pki, api.url), { mode: 0o600 });
+  console.error(`kite: API server ready at ${api.url} on ${backend.name} in ${Date.now() - started} ms`);
+  console.error(`kite: use it with: kubectl --kubeconfig ${kubeconfigPath} get nodes   (or export KUBECONFIG=${kubeconfigPath})`);
+  if (!values['disable-agent']) console.error('kite: no node agent yet in this build: pods stay Pending until an agent joins (use --disable-agent to silence this)');
+
+  await new Promise<void>((resolveStop) => {
+    const stop = (sig: string) => {
+      console.error(`kite: ${sig} received, shutting down`);
+      resolveStop();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  compactor.stop();
+  await api.close();
+  await store.close();
+  return 0;
+}

@@ -1,0 +1,169 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+// A real `kite server` process for end-to-end tests, driven by the real kubectl.
+
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const KITE = join(REPO, 'bin', 'kite');
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Cluster {
+  dataDir: string;
+  kubeconfig: string;
+  port: number;
+  url: string;
+  logs(): string;
+  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** A long-running kubectl (get -w, logs -f) whose output can be awaited. */
+  watch(args: string[]): StreamingCommand;
+  /** kubectl that must succeed; returns stdout. */
+  k(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export interface StreamingCommand {
+  output(): string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  stop(): void;
+}
+
+export function streamCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv): StreamingCommand {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    output: () => out,
+    async waitFor(re, timeoutMs = 20_000) {
+      await waitFor(`${cmd} ${args.join(' ')} to print ${re} (stdout so far: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)})`, async () => re.test(out), timeoutMs, 50);
+    },
+    stop() {
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 60_000, env: opts.env ?? process.env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export async function startCluster(opts: { datastoreEndpoint?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kite-e2e-'));
+  const port = await freePort();
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const cacheDir = join(dataDir, 'kubecache');
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const args = ['server', '--disable-agent', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []), ...(opts.extraArgs ?? [])];
+
+  const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: cacheDir };
+
+  async function start(): Promise<void> {
+    output += `--- start ${new Date().toISOString()}\n`;
+    const c = spawn(process.execPath, [KITE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    c.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    let exited = false;
+    c.once('exit', () => (exited = true));
+    await waitFor(
+      'kite server to be ready',
+      async () => {
+        if (exited) throw new Error(`kite server exited:\n${output}`);
+        if (!existsSync(kubeconfig)) return false;
+        const r = await run('kubectl', ['get', '--raw', '/readyz'], { env, timeoutMs: 5000 });
+        return r.code === 0 && r.stdout.trim() === 'ok';
+      },
+      30_000,
+      100,
+    );
+  }
+
+  async function waitExit(signal: NodeJS.Signals): Promise<void> {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill(signal);
+    });
+  }
+
+  await start();
+  const cluster: Cluster = {
+    dataDir,
+    kubeconfig,
+    port,
+    url: `https://127.0.0.1:${port}`,
+    logs: () => output,
+    kubectl: (a, o = {}) => run('kubectl', a, { ...o, env }),
+    watch: (a) => streamCommand('kubectl', a, env),
+    async k(...a: string[]) {
+      const r = await run('kubectl', a, { env });
+      if (r.code !== 0) throw new Error(`kubectl ${a.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    async stop() {
+      await waitExit('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    async kill9() {
+      await waitExit('SIGKILL');
+    },
+    async restart() {
+      await waitExit('SIGTERM');
+      await start();
+    },
+  };
+  return cluster;
+}
+
+export function readKubeconfig(c: Cluster): string {
+  return readFileSync(c.kubeconfig, 'utf8');
+}
