@@ -243,6 +243,45 @@ count: 1
     assert.match(out, /Normal\s+Scheduled\s+pod\/nginx\s+Successfully assigned/);
   });
 
+  await t.test('replicasets, nodes and ingresses print kube-apiserver columns', async () => {
+    const rs = `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: front
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: front}
+  template:
+    metadata:
+      labels: {app: front}
+    spec:
+      containers:
+      - name: c
+        image: nginx:1.27
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  labels:
+    node-role.kubernetes.io/control-plane: "true"
+`;
+    const r = await c.kubectl(['create', '-f', '-'], { input: rs });
+    assert.equal(r.code, 0, r.stderr);
+    const rsOut = await c.k('get', 'replicasets');
+    assert.deepEqual(header(rsOut), ['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE']);
+    assert.match(rsOut, /^front\s+2\s+0\s+0\s+\d+s$/m);
+    const nodes = await c.k('get', 'nodes');
+    assert.deepEqual(header(nodes), ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']);
+    assert.match(nodes, /^node-a\s+Unknown\s+control-plane\s+\d+s\s+$/m);
+    await c.k('create', 'ingress', 'blog', '--rule=blog.example.com/*=web:80,tls=ghost-tls');
+    const ing = await c.k('get', 'ingresses');
+    assert.deepEqual(header(ing), ['NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS', 'AGE']);
+    assert.match(ing, /^blog\s+<none>\s+blog\.example\.com\s+80, 443\s+\d+s$/m);
+    assert.match(await c.k('describe', 'ingress', 'blog'), /blog\.example\.com/);
+  });
+
   await t.test('delete -l', async () => {
     await c.k('run', 'tmp1', '--image=busybox:1.36', '--labels=purpose=tmp');
     await c.k('run', 'tmp2', '--image=busybox:1.36', '--labels=purpose=tmp');
