@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { openStore } from '../storage/open.js';
 import { WatchCache } from '../storage/watchcache.js';
 import { Compactor, parseDuration } from '../storage/compactor.js';
+import { startControlPlane } from './controlplane.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/pki.js';
 import { startApiServer } from '../apiserver/server.js';
 
@@ -20,6 +21,9 @@ const HELP = `Usage: kite server [flags]
   --service-cidr CIDR              ClusterIP range (default 10.43.0.0/16)
   --service-node-port-range A-B    NodePort range (default 30000-32767)
   --token TOKEN                    bearer token accepted as cluster admin (default: generated, in <data-dir>/server/tls/token)
+  --disable-controllers a,b        do not run these controllers ("scheduler" included)
+  --node-monitor-grace-period D    a node without heartbeats for this long becomes Unknown (default 40s)
+  --default-unreachable-toleration-seconds N   how long pods stay on an unreachable node (default 300)
   --etcd-compaction-interval D     how often storage history is compacted, keeping at least one interval (default 5m; 0 = never)
 `;
 
@@ -37,6 +41,9 @@ export async function runServer(argv: string[]): Promise<number> {
       'service-node-port-range': { type: 'string', default: '30000-32767' },
       token: { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m' },
+      'disable-controllers': { type: 'string', default: '' },
+      'node-monitor-grace-period': { type: 'string', default: '40s' },
+      'default-unreachable-toleration-seconds': { type: 'string', default: '300' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -67,6 +74,16 @@ export async function runServer(argv: string[]): Promise<number> {
     serviceCidr: values['service-cidr']!,
     nodePortRange: { min: Number(range[1]), max: Number(range[2]) },
   });
+  const log = (m: string) => console.error(`kite: ${m}`);
+  const tolerationSeconds = Number(values['default-unreachable-toleration-seconds']);
+  if (!Number.isInteger(tolerationSeconds) || tolerationSeconds < 0) throw new Error('--default-unreachable-toleration-seconds must be a whole number of seconds');
+  const controlPlane = startControlPlane({
+    config: { server: api.url, caPem: pki.caCertPem, token: pki.token },
+    disabledControllers: new Set(values['disable-controllers']!.split(',').map((s) => s.trim()).filter(Boolean)),
+    nodeMonitorGracePeriodMs: parseDuration(values['node-monitor-grace-period']!),
+    defaultUnreachableTolerationSeconds: tolerationSeconds,
+    log,
+  });
   const kubeconfigPath = resolve(values['write-kubeconfig'] ?? join(dataDir, 'kubeconfig.yaml'));
   mkdirSync(dirname(kubeconfigPath), { recursive: true });
   writeFileSync(kubeconfigPath, adminKubeconfig(pki, api.url), { mode: 0o600 });
@@ -83,6 +100,7 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   compactor.stop();
+  await controlPlane.stop();
   await api.close();
   await store.close();
   return 0;

@@ -1,0 +1,231 @@
+import { Agent, request } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { KubeObject } from '../api/object.js';
+import { StatusError, type Status } from '../api/errors.js';
+import { findResource, type ResourceInfo } from '../api/resources.js';
+
+// The API client every kite component uses: controllers, the scheduler, agents and simulated nodes all
+// reach cluster state this way, never behind the API server's back.
+
+export interface ClientConfig {
+  server: string;
+  caPem: string;
+  token?: string;
+  certPem?: string;
+  keyPem?: string;
+  /** Identifies the component in managedFields and logs (e.g. "kube-controller-manager"). */
+  userAgent?: string;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface ObjectList {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: KubeObject[];
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject;
+}
+
+export interface WatchHandle {
+  /** Resolves when the stream ends (server closed it, error, or stop()). */
+  done: Promise<void>;
+  stop(): void;
+}
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+
+const PATCH_CONTENT: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+/** Read a kubeconfig's current context (the subset kite writes and kubectl uses). */
+export function configFromKubeconfig(path: string, userAgent?: string): ClientConfig {
+  const kc = parseYaml(readFileSync(path, 'utf8')) as {
+    'current-context'?: string;
+    contexts?: Array<{ name: string; context: { cluster: string; user: string } }>;
+    clusters?: Array<{ name: string; cluster: { server: string; 'certificate-authority-data'?: string } }>;
+    users?: Array<{ name: string; user: { token?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }>;
+  };
+  const ctx = kc.contexts?.find((c) => c.name === kc['current-context']) ?? kc.contexts?.[0];
+  const cluster = kc.clusters?.find((c) => c.name === ctx?.context.cluster)?.cluster;
+  const user = kc.users?.find((u) => u.name === ctx?.context.user)?.user;
+  if (!cluster) throw new Error(`kubeconfig ${path} has no cluster for its current context`);
+  const b64 = (s?: string) => (s ? Buffer.from(s, 'base64').toString('utf8') : undefined);
+  return {
+    server: cluster.server,
+    caPem: b64(cluster['certificate-authority-data']) ?? '',
+    token: user?.token,
+    certPem: b64(user?.['client-certificate-data']),
+    keyPem: b64(user?.['client-key-data']),
+    userAgent,
+  };
+}
+
+export function resourcePath(info: ResourceInfo, namespace?: string, name?: string, subresource?: string): string {
+  let p = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
+  if (info.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${info.resource}`;
+  if (name !== undefined) p += `/${encodeURIComponent(name)}`;
+  if (subresource) p += `/${subresource}`;
+  return p;
+}
+
+/** Resolve "apps/v1 deployments" style names once, for callers that know what they want. */
+export function resource(group: string, version: string, plural: string): ResourceInfo {
+  const r = findResource(group, version, plural);
+  if (!r) throw new Error(`unknown resource ${group}/${version}/${plural}`);
+  return r;
+}
+
+function query(opts: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export class RestClient {
+  private readonly agent: Agent;
+  private readonly url: URL;
+
+  constructor(readonly config: ClientConfig) {
+    this.url = new URL(config.server);
+    this.agent = new Agent({ ca: config.caPem, cert: config.certPem, key: config.keyPem, keepAlive: true, maxSockets: 32 });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; res: IncomingMessage }> {
+    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          protocol: 'https:',
+          host: this.url.hostname,
+          port: this.url.port || 443,
+          method,
+          path,
+          agent: this.agent,
+          headers: {
+            Accept: 'application/json',
+            'User-Agent': this.config.userAgent ?? 'kite',
+            ...(this.config.token ? { Authorization: `Bearer ${this.config.token}` } : {}),
+            ...(payload ? { 'Content-Type': contentType, 'Content-Length': payload.length } : {}),
+          },
+        },
+        (res) => resolve({ status: res.statusCode ?? 0, res }),
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const { status, res } = await this.send(method, path, body, contentType);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (status >= 400) {
+      let s: Partial<Status> = {};
+      try {
+        s = JSON.parse(text) as Status;
+      } catch {
+        s = { message: text };
+      }
+      throw new StatusError(status, s.reason ?? 'Unknown', s.message ?? `HTTP ${status}`, s.details);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.request('GET', resourcePath(info, namespace, name));
+  }
+
+  list(info: ResourceInfo, namespace?: string, opts: ListOptions = {}): Promise<ObjectList> {
+    return this.request('GET', resourcePath(info, namespace) + query({ ...opts }));
+  }
+
+  create(info: ResourceInfo, namespace: string | undefined, obj: KubeObject, fieldManager?: string): Promise<KubeObject> {
+    return this.request('POST', resourcePath(info, namespace) + query({ fieldManager: fieldManager ?? this.config.userAgent }), obj);
+  }
+
+  update(info: ResourceInfo, obj: KubeObject, subresource?: string): Promise<KubeObject> {
+    return this.request('PUT', resourcePath(info, obj.metadata.namespace, obj.metadata.name, subresource) + query({ fieldManager: this.config.userAgent }), obj);
+  }
+
+  updateStatus(info: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
+    return this.update(info, obj, 'status');
+  }
+
+  patch(info: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, patch: unknown, opts: { subresource?: string; fieldManager?: string; force?: boolean } = {}): Promise<KubeObject> {
+    const q = query({ fieldManager: opts.fieldManager ?? this.config.userAgent, force: opts.force });
+    return this.request('PATCH', resourcePath(info, namespace, name, opts.subresource) + q, patch, PATCH_CONTENT[type]);
+  }
+
+  delete(info: ResourceInfo, namespace: string | undefined, name: string, opts: { propagationPolicy?: string; gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } } = {}): Promise<KubeObject> {
+    return this.request('DELETE', resourcePath(info, namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', ...opts });
+  }
+
+  /** POST to a subresource (binding, eviction). */
+  createSubresource(info: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: unknown): Promise<unknown> {
+    return this.request('POST', resourcePath(info, namespace, name, subresource), body);
+  }
+
+  /** A watch stream; `onEvent` is called for every event in order. */
+  watch(info: ResourceInfo, namespace: string | undefined, opts: ListOptions & { timeoutSeconds?: number; allowWatchBookmarks?: boolean }, onEvent: (ev: WatchEvent) => void): WatchHandle {
+    let stopFn: () => void = () => undefined;
+    let stopped = false;
+    const done = (async () => {
+      const path = resourcePath(info, namespace) + query({ ...opts, watch: true });
+      const { status, res } = await this.send('GET', path);
+      if (stopped) {
+        res.destroy();
+        return;
+      }
+      if (status >= 400) {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        const s = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Partial<Status>;
+        throw new StatusError(status, s.reason ?? 'Unknown', s.message ?? `HTTP ${status}`);
+      }
+      stopFn = () => res.destroy();
+      let buf = '';
+      try {
+        for await (const chunk of res) {
+          buf += (chunk as Buffer).toString('utf8');
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
+          }
+        }
+      } catch (e) {
+        if (!stopped) throw e;
+      }
+    })();
+    return {
+      done,
+      stop() {
+        stopped = true;
+        stopFn();
+      },
+    };
+  }
+}
