@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 // A real `kite server` process for end-to-end tests, driven by the real kubectl.
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const KITE = join(REPO, 'bin', 'kite');
+// KITE_BIN points at another build of the CLI (a helper's private dist/src/cli/main.js).
+const KITE = process.env.KITE_BIN ?? join(REPO, 'bin', 'kite');
 
 export interface KubectlResult {
   code: number;
