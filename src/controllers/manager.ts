@@ -2,12 +2,14 @@ import type { Controller, ControllerContext } from './runtime.js';
 import { workloadsControllers } from './workloads/index.js';
 import { lifecycleControllers } from './lifecycle/index.js';
 import { batchControllers } from './batch/index.js';
+import { nodesControllers } from './nodes/index.js';
+import { appsControllers } from './apps/index.js';
 
 // kube-controller-manager's role inside `kite server`: every controller, over shared informers, each one
 // switchable off by name (--disable-controllers).
 
 export function allControllers(): Controller[] {
-  return [...workloadsControllers(), ...lifecycleControllers(), ...batchControllers()];
+  return [...workloadsControllers(), ...appsControllers(), ...lifecycleControllers(), ...nodesControllers(), ...batchControllers()];
 }
 
 export function startControllers(ctx: ControllerContext, disabled: Set<string>): Controller[] {
