@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { timingSafeEqual } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import type { KubeObject } from '../api/object.js';
 import { StatusError, routeNotFound, unauthorized } from '../api/errors.js';
 import { findResource } from '../api/resources.js';
@@ -29,6 +30,7 @@ export interface ApiServerOptions {
   bindAddress: string;
   serviceCidr: string;
   nodePortRange: { min: number; max: number };
+  defaultTolerationSeconds?: number;
 }
 
 export interface ApiServer {
@@ -75,10 +77,13 @@ const managedFieldsHooks: Hooks = {
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const allocator = new ServiceAllocator(parseCidr(opts.serviceCidr), opts.nodePortRange);
-  const registries = new Registries(opts.store, new AdmissionChain(allocator), managedFieldsHooks);
+  const admission = new AdmissionChain(allocator, { defaultTolerationSeconds: opts.defaultTolerationSeconds ?? 300 });
+  const registries = new Registries(opts.store, admission, managedFieldsHooks);
+  const pcInfo = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
+  admission.setPriorityClassSource(async () => (await registries.get(pcInfo).list(undefined, { cached: true })).items);
   const svcInfo = findResource('', 'v1', 'services')!;
   allocator.load((await registries.get(svcInfo).list(undefined, {})).items);
-  await bootstrap(registries, allocator.kubernetesServiceIp, opts.port);
+  await bootstrap(registries, allocator.kubernetesServiceIp, opts.port, advertiseAddress(opts.bindAddress));
 
   const token = Buffer.from(opts.pki.token);
   let ready = true;
@@ -180,7 +185,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 }
 
 /** What exists at first start: the system namespaces and the `kubernetes` service. */
-async function bootstrap(registries: Registries, kubernetesIp: string, port: number): Promise<void> {
+/** The address other components reach this server at (kube-apiserver's --advertise-address). */
+function advertiseAddress(bind: string): string {
+  if (bind !== '0.0.0.0' && bind !== '::') return bind;
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '127.0.0.1';
+}
+
+
+async function bootstrap(registries: Registries, kubernetesIp: string, port: number, advertise: string): Promise<void> {
   const nsInfo = findResource('', 'v1', 'namespaces')!;
   const nsReg = registries.get(nsInfo);
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -197,6 +210,17 @@ async function bootstrap(registries: Registries, kubernetesIp: string, port: num
       spec: { type: 'ClusterIP', clusterIP: kubernetesIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }], sessionAffinity: 'None' },
     };
     await createIgnoringExists(() => svcReg.create(svc, { fieldManager: 'kite' }));
+  }
+  // kube-apiserver keeps the `kubernetes` service's endpoints itself: they name the API server, not pods.
+  // Endpoints may not be loopback addresses, so a server bound to loopback only publishes none.
+  if (advertise.startsWith('127.') || advertise === '::1') return;
+  const epReg = registries.get(findResource('', 'v1', 'endpoints')!);
+  const subsets = [{ addresses: [{ ip: advertise }], ports: [{ name: 'https', port, protocol: 'TCP' }] }];
+  const ep = await epReg.tryGet('default', 'kubernetes');
+  if (!ep) {
+    await createIgnoringExists(() => epReg.create({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets } as KubeObject, { fieldManager: 'kite' }));
+  } else if (JSON.stringify(ep.subsets) !== JSON.stringify(subsets)) {
+    await epReg.update('default', 'kubernetes', (cur) => ({ ...cur, subsets }), { fieldManager: 'kite' });
   }
 }
 

@@ -60,6 +60,8 @@ export async function runServer(argv: string[]): Promise<number> {
   const range = /^(\d+)-(\d+)$/.exec(values['service-node-port-range']!);
   if (!range || Number(range[1]) > Number(range[2])) throw new Error(`--service-node-port-range must look like 30000-32767, not "${values['service-node-port-range']}"`);
 
+  const tolerationSeconds = Number(values['default-unreachable-toleration-seconds']);
+  if (!Number.isInteger(tolerationSeconds) || tolerationSeconds < 0) throw new Error('--default-unreachable-toleration-seconds must be a whole number of seconds');
   const pki = await ensurePki(join(dataDir, 'server', 'tls'), { token: values.token });
   const compactEvery = values['etcd-compaction-interval'] === '0' ? 0 : parseDuration(values['etcd-compaction-interval']!);
   const backend = await openStore({ dataDir, datastoreEndpoint: values['datastore-endpoint'], sqlite: { compactIntervalMs: 0 } });
@@ -73,10 +75,9 @@ export async function runServer(argv: string[]): Promise<number> {
     bindAddress: values['bind-address']!,
     serviceCidr: values['service-cidr']!,
     nodePortRange: { min: Number(range[1]), max: Number(range[2]) },
+    defaultTolerationSeconds: tolerationSeconds,
   });
   const log = (m: string) => console.error(`kite: ${m}`);
-  const tolerationSeconds = Number(values['default-unreachable-toleration-seconds']);
-  if (!Number.isInteger(tolerationSeconds) || tolerationSeconds < 0) throw new Error('--default-unreachable-toleration-seconds must be a whole number of seconds');
   const controlPlane = startControlPlane({
     config: { server: api.url, caPem: pki.caCertPem, token: pki.token },
     disabledControllers: new Set(values['disable-controllers']!.split(',').map((s) => s.trim()).filter(Boolean)),

@@ -256,6 +256,8 @@ export interface CreateContext {
   serviceAccountAutomount?: boolean;
   /** Suffix generator for the token volume name (tests pin it). */
   randomSuffix?(): string;
+  /** tolerationSeconds of the not-ready/unreachable tolerations added to pods that have none (default 300). */
+  defaultTolerationSeconds?: number;
 }
 
 const SYSTEM_CLASSES: Record<string, number> = { 'system-node-critical': 2000001000, 'system-cluster-critical': 2000000000 };
@@ -294,13 +296,14 @@ function admitPriority(pod: Obj, ctx: CreateContext): void {
   spec.preemptionPolicy = policy;
 }
 
-function admitTolerations(spec: Obj): void {
+function admitTolerations(spec: Obj, ctx: CreateContext): void {
   const tolerations = items(spec.tolerations);
   const tolerates = (key: string) =>
     tolerations.some((t) => (str(t.key) === key || str(t.key) === '') && (str(t.effect) === 'NoExecute' || str(t.effect) === ''));
   const add: Obj[] = [];
-  if (!tolerates('node.kubernetes.io/not-ready')) add.push({ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
-  if (!tolerates('node.kubernetes.io/unreachable')) add.push({ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+  const seconds = ctx.defaultTolerationSeconds ?? 300;
+  if (!tolerates('node.kubernetes.io/not-ready')) add.push({ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
+  if (!tolerates('node.kubernetes.io/unreachable')) add.push({ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
   if (add.length) spec.tolerations = [...arr(spec.tolerations), ...add];
 }
 
@@ -346,7 +349,7 @@ function admitServiceAccount(pod: Obj, ctx: CreateContext): void {
  *  403 StatusError when the Priority plugin rejects the pod. */
 export function admitPodCreate(pod: Obj, ctx: CreateContext = {}): void {
   admitServiceAccount(pod, ctx);
-  admitTolerations(ensureObj(pod, 'spec'));
+  admitTolerations(ensureObj(pod, 'spec'), ctx);
   admitPriority(pod, ctx);
 }
 

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { StatusCause } from '../../api/errors.js';
-import { applyDefaults, prepareForCreate, prepareForUpdate } from '../../api/defaults/index.js';
+import { applyDefaults, prepareForCreate, prepareForUpdate, type CreateContext, type PriorityClassInfo } from '../../api/defaults/index.js';
 import { validateCreate, validateUpdate } from '../../api/validation/index.js';
 import type { Admission, Operation } from '../registry/generic.js';
 import type { ServiceAllocator } from './serviceips.js';
@@ -15,13 +15,46 @@ function systemWrite(subresource: string | undefined): boolean {
   return subresource === 'status' || subresource === 'binding';
 }
 
+export interface AdmissionOptions {
+  /** tolerationSeconds of the default not-ready/unreachable tolerations (DefaultTolerationSeconds plugin). */
+  defaultTolerationSeconds: number;
+}
+
+/** Reads the cluster's PriorityClasses (the Priority plugin resolves priorityClassName through them). */
+export type PriorityClassSource = () => Promise<KubeObject[]>;
+
 export class AdmissionChain implements Admission {
-  constructor(private readonly services: ServiceAllocator) {}
+  private priorityClasses: PriorityClassSource = async () => [];
+
+  constructor(
+    private readonly services: ServiceAllocator,
+    private readonly opts: AdmissionOptions,
+  ) {}
+
+  setPriorityClassSource(src: PriorityClassSource): void {
+    this.priorityClasses = src;
+  }
+
+  private async createContext(info: ResourceInfo): Promise<CreateContext> {
+    const ctx: CreateContext = { defaultTolerationSeconds: this.opts.defaultTolerationSeconds };
+    if (info.kind !== 'Pod' || info.group) return ctx;
+    const all = await this.priorityClasses();
+    const classes: PriorityClassInfo[] = all.map((pc) => ({
+      name: pc.metadata.name ?? '',
+      value: Number(pc.value ?? 0),
+      preemptionPolicy: pc.preemptionPolicy as string | undefined,
+    }));
+    const byName = new Map(classes.map((c) => [c.name, c]));
+    const globalDefault = all.find((pc) => pc.globalDefault === true);
+    ctx.priorityClass = (name) => byName.get(name);
+    if (globalDefault) ctx.defaultPriorityClass = byName.get(globalDefault.metadata.name ?? '');
+    return ctx;
+  }
 
   async mutate(op: Operation, info: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean, subresource?: string): Promise<void> {
     const version = info.storageVersion ?? info.version;
     applyDefaults(info.group, version, info.kind, obj);
-    if (op === 'create') prepareForCreate(info.group, version, info.kind, obj);
+    if (op === 'create') prepareForCreate(info.group, version, info.kind, obj, await this.createContext(info));
     else if (op === 'update' && old && !systemWrite(subresource)) prepareForUpdate(info.group, version, info.kind, obj, old);
     if (info.kind === 'Service' && !info.group && op !== 'delete' && !systemWrite(subresource)) {
       this.services.allocate(obj, old);
