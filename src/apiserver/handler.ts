@@ -17,6 +17,7 @@ import { sendJson, warningHeader } from './response.js';
 import type { GenericRegistry, DeleteOptions } from './registry/generic.js';
 import type { ResourceRequest } from './requestinfo.js';
 import { serveWatch } from './watch.js';
+import { handleReview } from './reviews.js';
 import type { Registries } from './registries.js';
 
 // Resource requests: decode, run the generic registry, encode (JSON or Table). One function per verb.
@@ -148,6 +149,7 @@ function checkNamespace(ctx: Ctx, obj: KubeObject): void {
 
 export async function handleResource(ctx: Ctx): Promise<void> {
   const { rr } = ctx;
+  if (rr.info.virtual) return handleReview(ctx);
   const sub = rr.subresource;
   if (sub) return handleSubresource(ctx, sub);
   switch (rr.verb) {

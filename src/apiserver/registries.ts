@@ -23,6 +23,7 @@ export class Registries {
     },
   ) {
     for (const info of RESOURCES) {
+      if (info.virtual) continue;
       const storageInfo = this.storageInfo(info);
       const k = this.keyOf(storageInfo);
       if (!this.byStorage.has(k)) this.byStorage.set(k, new GenericRegistry(storageInfo, store, admission, hooks));

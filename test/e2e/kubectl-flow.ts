@@ -282,6 +282,19 @@ metadata:
     assert.match(await c.k('describe', 'ingress', 'blog'), /blog\.example\.com/);
   });
 
+  await t.test('auth can-i, auth whoami, diff and server dry-run', async () => {
+    assert.equal((await c.k('auth', 'can-i', 'create', 'deployments')).trim(), 'yes');
+    assert.match(await c.k('auth', 'whoami'), /system:admin/);
+    const live = await c.k('get', 'deploy', 'ghost', '-o', 'yaml');
+    const same = await c.kubectl(['diff', '-f', '-'], { input: live });
+    assert.equal(same.code, 0, `no difference expected: ${same.stdout}${same.stderr}`);
+    const changed = await c.kubectl(['diff', '-f', '-'], { input: live.replace(/replicas: \d+/, 'replicas: 9') });
+    assert.equal(changed.code, 1);
+    assert.match(changed.stdout, /\+  replicas: 9/);
+    assert.match(await c.k('create', 'deployment', 'dry', '--image=nginx:1.27', '--dry-run=server'), /created \(server dry run\)/);
+    assert.notEqual((await c.kubectl(['get', 'deployment', 'dry'])).code, 0);
+  });
+
   await t.test('delete -l', async () => {
     await c.k('run', 'tmp1', '--image=busybox:1.36', '--labels=purpose=tmp');
     await c.k('run', 'tmp2', '--image=busybox:1.36', '--labels=purpose=tmp');

@@ -47,7 +47,7 @@ describe('OpenAPI v3', () => {
   });
 
   it('publishes the fieldValidation gate on the PATCH of every kind', () => {
-    for (const r of RESOURCES) {
+    for (const r of RESOURCES.filter((x) => !x.virtual)) {
       const key = r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`;
       const doc = v3(key);
       const paths = obj(doc.paths);

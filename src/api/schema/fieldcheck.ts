@@ -113,6 +113,13 @@ function badBase64At(s: string): number {
   return -1;
 }
 
+function isEmptyMap(v: unknown, s: Schema): boolean {
+  if (!isObject(v) || Object.keys(v).length) return false;
+  let cur: Schema | undefined = s;
+  for (let i = 0; cur?.$ref && i < 16; i++) cur = definition(cur.$ref);
+  return !!cur && cur.type === 'object' && !cur.properties && !!cur.additionalProperties;
+}
+
 function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
   if (!s || v === null || v === undefined) return; // null decodes to the zero value everywhere
   if (s['x-kubernetes-preserve-unknown-fields']) return;
@@ -156,6 +163,8 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
             continue;
           }
           walk(v[key], ps, child(at, key, struct), w);
+          // What Go's decoder would leave out again on the way back: nulls and empty maps (omitempty).
+          if (w.prune && (v[key] === null || isEmptyMap(v[key], ps))) delete v[key];
         }
       } else if (cur.additionalProperties) {
         for (const key of Object.keys(v)) walk(v[key], cur.additionalProperties, child(at, key), w);
