@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 echo "kite test: type-check" >&2
 npx tsc -p tsconfig.json --noEmit
 echo "kite test: lint" >&2
-npx eslint --max-warnings=0 src test bench
+npx eslint --max-warnings=0 .
 echo "kite test: tests" >&2
 # Discovery caches from other kubectl versions or servers must not leak into the tests.
 export KUBECACHEDIR="$(mktemp -d)"
