@@ -273,7 +273,7 @@ async function doCreate(ctx: Ctx): Promise<void> {
   const body = await readBody(ctx.req);
   const { obj, warnings } = decodeObject(ctx, body, { group: rr.group, version: rr.version, kind: rr.info.kind });
   checkNamespace(ctx, obj);
-  await ctx.registries.admitNamespace(rr.info, obj.metadata.namespace);
+  await ctx.registries.admitNamespace(rr.info, obj.metadata.namespace, obj.metadata.name ?? obj.metadata.generateName ?? '');
   const stored = ctx.registries.toStorage(obj, rr.info);
   const created = await registryOf(ctx).create(stored, { dryRun: dryRunOf(ctx.url.searchParams), fieldManager: fieldManager(ctx, userAgentManager(ctx)) });
   respondObject(ctx, 201, created, warnings);
@@ -363,7 +363,7 @@ async function doPatch(ctx: Ctx): Promise<void> {
         fieldManager: manager,
         applied: true,
         createIfMissing: async () => {
-          await ctx.registries.admitNamespace(rr.info, applied.metadata.namespace);
+          await ctx.registries.admitNamespace(rr.info, applied.metadata.namespace, rr.name);
           const fresh = serverSideApply(undefined, clone(applied), manager, force, schema, apiVersionOf(rr.info), new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')).object;
           return reg.create(ctx.registries.toStorage(fresh, rr.info), { dryRun, fieldManager: manager, applied: true });
         },
@@ -429,8 +429,13 @@ async function deleteOptionsOf(ctx: Ctx): Promise<DeleteOptions> {
   };
 }
 
+const UNDELETABLE_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 async function doDelete(ctx: Ctx): Promise<void> {
   const { rr } = ctx;
+  if (rr.info.kind === 'Namespace' && !rr.group && UNDELETABLE_NAMESPACES.has(rr.name!)) {
+    throw new StatusError(403, 'Forbidden', `namespaces "${rr.name}" is forbidden: this namespace may not be deleted`, { name: rr.name, kind: 'namespaces' });
+  }
   const opts = await deleteOptionsOf(ctx);
   const { object, deleted } = await registryOf(ctx).delete(rr.namespace, rr.name!, opts);
   if (deleted && rr.info.kind !== 'Pod') {
@@ -633,6 +638,6 @@ async function handleFinalize(ctx: Ctx): Promise<void> {
     // With spec.finalizers empty and no metadata finalizers, the registry completes a pending deletion.
     ns.spec = { ...((ns.spec as Record<string, unknown> | undefined) ?? {}), finalizers };
     return ns;
-  });
+  }, { subresource: 'finalize', fieldManager: fieldManager(ctx, userAgentManager(ctx)) });
   respondObject(ctx, 200, object);
 }

@@ -59,13 +59,13 @@ export class Registries {
   }
 
   /** NamespaceLifecycle: namespaced objects may only be created in a namespace that exists and is not going away. */
-  async admitNamespace(info: ResourceInfo, namespace: string | undefined): Promise<void> {
+  async admitNamespace(info: ResourceInfo, namespace: string | undefined, objectName = ''): Promise<void> {
     if (!info.namespaced || !namespace) return;
     const nsInfo = findResource('', 'v1', 'namespaces')!;
     const ns = await this.get(nsInfo).tryGet(undefined, namespace);
     if (!ns) throw notFound('namespaces', '', namespace);
     if (ns.metadata.deletionTimestamp && info.kind !== 'Event') {
-      throw new StatusError(403, 'Forbidden', `${info.resource} "" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+      throw new StatusError(403, 'Forbidden', `${info.resource} "${objectName}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
         kind: info.resource,
         causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
       });

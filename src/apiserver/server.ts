@@ -222,6 +222,20 @@ async function bootstrap(registries: Registries, kubernetesIp: string, port: num
   } else if (JSON.stringify(ep.subsets) !== JSON.stringify(subsets)) {
     await epReg.update('default', 'kubernetes', (cur) => ({ ...cur, subsets }), { fieldManager: 'kite' });
   }
+  const sliceReg = registries.get(findResource('discovery.k8s.io', 'v1', 'endpointslices')!);
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [advertise], conditions: { ready: true } }],
+    ports: [{ name: 'https', port, protocol: 'TCP' }],
+  };
+  const existing = await sliceReg.tryGet('default', 'kubernetes');
+  if (!existing) await createIgnoringExists(() => sliceReg.create(slice as KubeObject, { fieldManager: 'kite' }));
+  else if (JSON.stringify(existing.endpoints) !== JSON.stringify(slice.endpoints) || JSON.stringify(existing.ports) !== JSON.stringify(slice.ports)) {
+    await sliceReg.update('default', 'kubernetes', (cur) => ({ ...cur, endpoints: slice.endpoints, ports: slice.ports }), { fieldManager: 'kite' });
+  }
 }
 
 async function createIgnoringExists(fn: () => Promise<unknown>): Promise<void> {

@@ -9,10 +9,10 @@ import type { ServiceAllocator } from './serviceips.js';
 // The admission chain, in kube-apiserver's order: defaulting, mutating plugins (service allocation), then
 // validation. Objects arrive here in their storage version.
 
-/** Writes of status and of a pod's binding change what the system owns: the main resource's strategy and
+/** Writes of status, of a pod's binding and of a namespace's finalizers change what the system owns: the main resource's strategy and
  *  validation (pod spec immutability) do not apply to them. */
 function systemWrite(subresource: string | undefined): boolean {
-  return subresource === 'status' || subresource === 'binding';
+  return subresource === 'status' || subresource === 'binding' || subresource === 'finalize';
 }
 
 export interface AdmissionOptions {
