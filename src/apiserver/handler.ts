@@ -355,7 +355,10 @@ async function doPatch(ctx: Ctx): Promise<void> {
       (live) => {
         const liveClient = toClientVersion(rr, live, ctx.registries);
         const merged = serverSideApply(liveClient, applied, manager, force, schema, apiVersionOf(rr.info), new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')).object;
-        merged.metadata.resourceVersion = live.metadata.resourceVersion;
+        // Only a resourceVersion in the applied configuration is a precondition; otherwise a lost race with
+        // another writer is retried against the new live object.
+        if (applied.metadata.resourceVersion) merged.metadata.resourceVersion = applied.metadata.resourceVersion;
+        else delete merged.metadata.resourceVersion;
         return ctx.registries.toStorage(merged, rr.info);
       },
       {

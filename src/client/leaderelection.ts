@@ -40,12 +40,23 @@ export class LeaderElector {
     return this.leading;
   }
 
-  stop(): void {
+  /** Stop, and hand the Lease back when leading so that a successor (a restarted server) need not wait for
+   *  it to expire, as client-go's ReleaseOnCancel does. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (this.leading) {
-      this.leading = false;
-      this.opts.onStoppedLeading();
+    if (!this.leading) return;
+    this.leading = false;
+    this.opts.onStoppedLeading();
+    try {
+      const ns = this.opts.namespace ?? 'kube-system';
+      const lease = await this.client.get(LEASES, ns, this.opts.name);
+      const spec = (lease.spec ?? {}) as Record<string, unknown>;
+      if (spec.holderIdentity !== this.opts.identity) return;
+      lease.spec = { ...spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date(0).toISOString().replace(/Z$/, '000Z') };
+      await this.client.update(LEASES, lease);
+    } catch {
+      // The Lease simply expires on its own.
     }
   }
 

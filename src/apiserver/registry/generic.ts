@@ -337,6 +337,9 @@ export class GenericRegistry {
     if (m.deletionTimestamp === undefined) {
       m.deletionTimestamp = nowRfc3339();
       m.deletionGracePeriodSeconds = 0;
+    } else if (!graceful) {
+      // A forced delete of an object held by finalizers: removing the last finalizer completes it.
+      m.deletionGracePeriodSeconds = 0;
     }
     if (finalizers.size) m.finalizers = [...finalizers];
     if (this.info.kind === 'Namespace' && !this.info.group) {
