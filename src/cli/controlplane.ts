@@ -48,7 +48,7 @@ export function startControlPlane(opts: ControlPlaneOptions): { stop(): Promise<
   elector.start();
   return {
     async stop() {
-      elector.stop();
+      await elector.stop();
       await informers?.stop();
       client.close();
     },

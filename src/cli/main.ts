@@ -1,4 +1,5 @@
 import { runServer } from './server.js';
+import { runSim } from './sim.js';
 
 // `kite <role> [flags]`: one binary, several roles, as k3s composes them.
 
@@ -6,6 +7,7 @@ const USAGE = `Usage: kite <command> [flags]
 
 Commands:
   server    Run the control plane (API server, storage, controllers, scheduler) and, unless --disable-agent, a node agent
+  sim       Register simulated nodes that heartbeat and run the pods bound to them (for tests and benchmarks)
   version   Print the version
 
 Run 'kite <command> --help' for the flags of a command.`;
@@ -15,6 +17,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'server':
       return runServer(rest);
+    case 'sim':
+      return runSim(rest);
     case 'version':
     case '--version':
       console.log('kite v0.1.0 (Kubernetes v1.32 API)');
