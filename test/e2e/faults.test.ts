@@ -48,6 +48,13 @@ test('bad input gets Kubernetes Status errors and stores nothing', async (t) => 
       const r = await api.call('POST', CM, big);
       assert.equal(r.status, 413);
     });
+    await t.test('a 2 MiB object (under the body limit) → 413, not stored', async () => {
+      // ConfigMaps and Secrets stop at 1 MiB in validation; a Lease has no such rule and meets the storage limit.
+      const leases = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+      const r = await api.call('POST', leases, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'huge' }, spec: { holderIdentity: 'h'.repeat(2 << 20) } }));
+      assert.equal(r.status, 413, r.body.slice(0, 300));
+      assert.equal((await api.call('GET', `${leases}/huge`)).status, 404);
+    });
     await t.test('unknown field under Strict → 400; under Warn → Warning header', async () => {
       const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'strict' }, bogus: 1 });
       const r = await api.call('POST', `${CM}?fieldValidation=Strict`, body);

@@ -71,10 +71,15 @@ export function decodeKv(kv: KeyValue): KubeObject {
   return obj;
 }
 
+/** etcd's default request limit: larger objects are refused, whatever the backend. */
+const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
 function encode(obj: KubeObject): string {
   const copy: KubeObject = { ...obj, metadata: { ...obj.metadata } };
   delete copy.metadata.resourceVersion;
-  return JSON.stringify(copy);
+  const text = JSON.stringify(copy);
+  if (Buffer.byteLength(text) > MAX_OBJECT_BYTES) throw new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864 bytes for a stored object');
+  return text;
 }
 
 export class GenericRegistry {
