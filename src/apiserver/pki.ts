@@ -2,7 +2,7 @@ import { webcrypto, randomBytes, X509Certificate as NodeX509 } from 'node:crypto
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { networkInterfaces, hostname } from 'node:os';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 // The cluster's PKI, made once on first start in <data-dir>/server/tls (k3s keeps it in the same place):
 // a CA, a serving certificate for every local address, and an admin client certificate (O=system:masters)
@@ -11,7 +11,13 @@ import * as x509 from '@peculiar/x509';
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// The X.509 library is loaded only when a certificate must be made: most starts reuse what exists.
+let x509: typeof X509;
+async function loadX509(): Promise<void> {
+  if (x509) return;
+  x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -53,13 +59,13 @@ function localAddresses(): string[] {
 }
 
 async function issue(
-  ca: { cert: x509.X509Certificate; key: CryptoKey },
+  ca: { cert: X509.X509Certificate; key: CryptoKey },
   subject: string,
   usage: 'server' | 'client',
-  sans: x509.JsonGeneralName[] = [],
+  sans: X509.JsonGeneralName[] = [],
 ): Promise<{ certPem: string; keyPem: string }> {
   const keys = await keyPair();
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
@@ -86,6 +92,28 @@ export async function ensurePki(dir: string, opts: { token?: string; extraSans?:
   const p = (f: string) => join(dir, f);
   const write = (f: string, data: string) => writeFileSync(p(f), data, { mode: 0o600 });
 
+  const sanNames = ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', hostname(), ...localAddresses(), ...(opts.extraSans ?? [])];
+  const wanted = [...new Set(sanNames)];
+  const complete =
+    ['ca.crt', 'ca.key', 'serving.crt', 'serving.key', 'admin.crt', 'admin.key'].every((f) => existsSync(p(f))) && servingCoversAll(readFileSync(p('serving.crt'), 'utf8'), wanted);
+  if (!complete) await issueMissing(dir, wanted);
+  if (opts.token) write('token', opts.token + '\n');
+  else if (!existsSync(p('token'))) write('token', randomBytes(24).toString('hex') + '\n');
+
+  return {
+    caCertPem: readFileSync(p('ca.crt'), 'utf8'),
+    serverCertPem: readFileSync(p('serving.crt'), 'utf8'),
+    serverKeyPem: readFileSync(p('serving.key'), 'utf8'),
+    adminCertPem: readFileSync(p('admin.crt'), 'utf8'),
+    adminKeyPem: readFileSync(p('admin.key'), 'utf8'),
+    token: readFileSync(p('token'), 'utf8').trim(),
+  };
+}
+
+async function issueMissing(dir: string, wanted: string[]): Promise<void> {
+  await loadX509();
+  const p = (f: string) => join(dir, f);
+  const write = (f: string, data: string) => writeFileSync(p(f), data, { mode: 0o600 });
   if (!existsSync(p('ca.crt')) || !existsSync(p('ca.key'))) {
     const keys = await keyPair();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -107,10 +135,8 @@ export async function ensurePki(dir: string, opts: { token?: string; extraSans?:
   const caCertPem = readFileSync(p('ca.crt'), 'utf8');
   const ca = { cert: new x509.X509Certificate(caCertPem), key: await importPrivateKey(readFileSync(p('ca.key'), 'utf8')) };
 
-  const sanNames = ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', hostname(), ...localAddresses(), ...(opts.extraSans ?? [])];
-  const wanted = [...new Set(sanNames)];
   if (!existsSync(p('serving.crt')) || !servingCoversAll(readFileSync(p('serving.crt'), 'utf8'), wanted)) {
-    const sans: x509.JsonGeneralName[] = wanted.map((n) => (/^[0-9.]+$|:/.test(n) ? { type: 'ip', value: n } : { type: 'dns', value: n }));
+    const sans: X509.JsonGeneralName[] = wanted.map((n) => (/^[0-9.]+$|:/.test(n) ? { type: 'ip', value: n } : { type: 'dns', value: n }));
     const s = await issue(ca, 'CN=kube-apiserver', 'server', sans);
     write('serving.key', s.keyPem);
     write('serving.crt', s.certPem);
@@ -120,17 +146,6 @@ export async function ensurePki(dir: string, opts: { token?: string; extraSans?:
     write('admin.key', a.keyPem);
     write('admin.crt', a.certPem);
   }
-  if (opts.token) write('token', opts.token + '\n');
-  else if (!existsSync(p('token'))) write('token', randomBytes(24).toString('hex') + '\n');
-
-  return {
-    caCertPem,
-    serverCertPem: readFileSync(p('serving.crt'), 'utf8'),
-    serverKeyPem: readFileSync(p('serving.key'), 'utf8'),
-    adminCertPem: readFileSync(p('admin.crt'), 'utf8'),
-    adminKeyPem: readFileSync(p('admin.key'), 'utf8'),
-    token: readFileSync(p('token'), 'utf8').trim(),
-  };
 }
 
 function servingCoversAll(pem: string, names: string[]): boolean {

@@ -10,6 +10,7 @@ import type { WatchedEvent } from './registry/generic.js';
 // that stops matching the selector is reported DELETED, one that starts matching ADDED, as kube-apiserver does.
 
 const BOOKMARK_INTERVAL_MS = 60_000;
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 export async function serveWatch(ctx: Ctx): Promise<void> {
   const { req, res, url, rr, registries } = ctx;
@@ -48,7 +49,17 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
   res.flushHeaders();
 
   const write = (type: string, object: unknown) => {
-    if (!closed) res.write(JSON.stringify({ type, object }) + '\n');
+    if (closed) return;
+    res.write(JSON.stringify({ type, object }) + '\n');
+    // A client that stops reading is dropped, as kube-apiserver drops a watcher whose buffer fills: it
+    // re-watches from its last resourceVersion, and the server's memory stays bounded.
+    if (res.writableLength > MAX_BUFFERED_BYTES) {
+      closed = true;
+      clearTimeout(timer);
+      clearInterval(bookmarkTimer);
+      cancel?.();
+      res.destroy();
+    }
   };
   const encode = (o: KubeObject): unknown => {
     const out = registries.convert(o, rr.info);

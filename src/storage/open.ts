@@ -4,8 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from './interface.js';
-import { openEtcdStore, type EtcdStoreOptions } from './etcd/store.js';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite/store.js';
+import type { EtcdStoreOptions } from './etcd/store.js';
+import type { SqliteStoreOptions } from './sqlite/store.js';
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -20,7 +20,17 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (endpoint === '') {
     const dir = join(opts.dataDir, 'db');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return openSqliteStore(join(dir, 'state.db'), opts.sqlite);
+    // Backends load on demand: the etcd client (gRPC) costs memory and start-up time SQLite users never need.
+    const { openSqliteStore } = await import('./sqlite/store.js');
+    const file = join(dir, 'state.db');
+    try {
+      return openSqliteStore(file, opts.sqlite);
+    } catch (e) {
+      if (/locked|busy/i.test((e as Error).message)) {
+        throw new Error(`${file} is in use by another kite server: stop that one, or give this one its own --data-dir`);
+      }
+      throw e;
+    }
   }
   const endpoints = endpoint
     .split(',')
@@ -31,5 +41,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       throw new Error(`datastore endpoint ${JSON.stringify(e)}: want http://host:port (etcd), comma-separated`);
     }
   }
+  const { openEtcdStore } = await import('./etcd/store.js');
   return openEtcdStore(endpoints, opts.etcd);
 }
