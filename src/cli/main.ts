@@ -36,9 +36,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== 0) process.exit(code);
-  },
+  // A role that has shut down is done: stray retries or sockets must not keep the process alive.
+  (code) => process.exit(code),
   (e: unknown) => {
     console.error(`kite: ${(e as Error)?.message ?? String(e)}`);
     process.exit(1);
