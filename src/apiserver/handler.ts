@@ -529,8 +529,10 @@ async function handleStatus(ctx: Ctx): Promise<void> {
 function scaleOf(obj: KubeObject): KubeObject {
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
   const status = (obj.status ?? {}) as { replicas?: number };
+  // Apps kinds carry a metav1.LabelSelector; a ReplicationController a plain label map.
   const sel = spec.selector;
-  const selector = isPlainObject(sel) ? formatLabelSelector(sel as never) : isPlainObject(spec.selector) ? '' : sel ? Object.entries(sel as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') : '';
+  let selector = '';
+  if (isPlainObject(sel)) selector = 'matchLabels' in sel || 'matchExpressions' in sel ? formatLabelSelector(sel as never) : formatLabelSelector({ matchLabels: sel as Record<string, string> });
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',

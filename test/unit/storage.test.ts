@@ -24,14 +24,12 @@ import { openSqliteStore } from '../../src/storage/sqlite/store.js';
 import { WatchCache } from '../../src/storage/watchcache.js';
 import { etcdSkip, startEtcd, type RunningEtcd } from '../helpers/etcd.js';
 
+import { waitFor } from '../helpers/cluster.js';
+
 const PODS = '/registry/core/pods/';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, async () => await cond(), timeoutMs, 5);
 }
 
 interface Collector {

@@ -7,14 +7,12 @@ import { CompactedError, type WatchCallbacks, type WatchEvent, type Watcher } fr
 import { openSqliteStore, type SqliteStore } from '../../src/storage/sqlite/store.js';
 import { WatchCache } from '../../src/storage/watchcache.js';
 
+import { waitFor } from '../helpers/cluster.js';
+
 const PODS = '/registry/core/pods/';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, async () => await cond(), timeoutMs, 5);
 }
 
 interface Collector {

@@ -59,34 +59,39 @@ export const deploymentPrinter: Printer = {
   },
 };
 
-export const replicaSetPrinter: Printer = {
-  columns: [
-    NAME_COLUMN,
-    col('Desired', 'integer', 'Requested number of replicas.'),
-    col('Current', 'integer', 'Replicas that exist.'),
-    col('Ready', 'integer', 'Replicas that are ready.'),
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    SELECTOR_COLUMN,
-  ],
-  row(o, ctx) {
-    const rs = as<ReplicaSet>(o);
-    const [names, images] = containerCells(rs.spec?.template?.spec?.containers);
-    return {
-      cells: [
-        rs.metadata?.name ?? '',
-        int(rs.spec?.replicas, 1),
-        int(rs.status?.replicas),
-        int(rs.status?.readyReplicas),
-        age(rs.metadata?.creationTimestamp, ctx.now),
-        names,
-        images,
-        selectorOrNone(rs.spec?.selector),
-      ],
-    };
-  },
-};
+/** ReplicaSets and ReplicationControllers print alike; only the selector's form differs. */
+export function replicaCountPrinter(selectorCell: (selector: unknown) => string): Printer {
+  return {
+    columns: [
+      NAME_COLUMN,
+      col('Desired', 'integer', 'Requested number of replicas.'),
+      col('Current', 'integer', 'Replicas that exist.'),
+      col('Ready', 'integer', 'Replicas that are ready.'),
+      AGE_COLUMN,
+      CONTAINERS_COLUMN,
+      IMAGES_COLUMN,
+      SELECTOR_COLUMN,
+    ],
+    row(o, ctx) {
+      const rs = as<ReplicaSet>(o);
+      const [names, images] = containerCells(rs.spec?.template?.spec?.containers);
+      return {
+        cells: [
+          rs.metadata?.name ?? '',
+          int(rs.spec?.replicas, 1),
+          int(rs.status?.replicas),
+          int(rs.status?.readyReplicas),
+          age(rs.metadata?.creationTimestamp, ctx.now),
+          names,
+          images,
+          selectorCell(rs.spec?.selector),
+        ],
+      };
+    },
+  };
+}
+
+export const replicaSetPrinter: Printer = replicaCountPrinter((s) => selectorOrNone(s as Parameters<typeof selectorOrNone>[0]));
 
 export const statefulSetPrinter: Printer = {
   columns: [NAME_COLUMN, col('Ready', 'string', 'Ready replicas out of desired.'), AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN],

@@ -7,23 +7,18 @@ import type {
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
-  ReplicationController,
   ResourceQuota,
   Secret,
   Service,
   ServiceAccount,
 } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from '../object.js';
+import { replicaCountPrinter } from './apps.js';
 import {
   AGE_COLUMN,
-  CONTAINERS_COLUMN,
-  IMAGES_COLUMN,
   NAME_COLUMN,
-  SELECTOR_COLUMN,
   age,
   col,
-  containerCells,
-  int,
   joinHostPort,
   labelsOrNone,
   loadBalancerAddresses,
@@ -219,34 +214,7 @@ export const endpointsPrinter: Printer = {
   },
 };
 
-export const replicationControllerPrinter: Printer = {
-  columns: [
-    NAME_COLUMN,
-    col('Desired', 'integer', 'Requested number of replicas.'),
-    col('Current', 'integer', 'Replicas that exist.'),
-    col('Ready', 'integer', 'Replicas that are ready.'),
-    AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    SELECTOR_COLUMN,
-  ],
-  row(o, ctx) {
-    const rc = as<ReplicationController>(o);
-    const [names, images] = containerCells(rc.spec?.template?.spec?.containers);
-    return {
-      cells: [
-        rc.metadata?.name ?? '',
-        int(rc.spec?.replicas, 1),
-        int(rc.status?.replicas),
-        int(rc.status?.readyReplicas),
-        age(rc.metadata?.creationTimestamp, ctx.now),
-        names,
-        images,
-        labelsOrNone(rc.spec?.selector),
-      ],
-    };
-  },
-};
+export const replicationControllerPrinter: Printer = replicaCountPrinter((s) => labelsOrNone(s as Record<string, string> | undefined));
 
 // --- storage ---------------------------------------------------------------------------------------------
 

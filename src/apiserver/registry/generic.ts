@@ -3,7 +3,7 @@ import type { KubeObject } from '../../api/object.js';
 import { clone, isPlainObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { apiVersionOf } from '../../api/resources.js';
-import { StatusError, alreadyExists, conflict, gone, invalid, notFound, badRequest, type StatusCause } from '../../api/errors.js';
+import { StatusError, alreadyExists, conflict, gone, invalid, notFound, type StatusCause } from '../../api/errors.js';
 import {
   CompactedError,
   FutureRevisionError,
@@ -404,4 +404,3 @@ function randomSuffix(): string {
   return s;
 }
 
-export { badRequest };
