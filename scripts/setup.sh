@@ -10,6 +10,17 @@ command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The node agent: runc, conmon (exit codes, OOM flag, CRI logs), CNI plugins, nftables, nsenter/unshare, and
+# busybox-static (test images are built offline from it); docker-registry serves images to the tests.
+command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+command -v conmon >/dev/null 2>&1 || need_apt+=(conmon)
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "kite setup: missing ${need_apt[*]} and this is not a Debian/Ubuntu machine: install them, then run this again" >&2

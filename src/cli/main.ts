@@ -1,5 +1,7 @@
 import { runServer } from './server.js';
 import { runSim } from './sim.js';
+import { runAgent } from './agent.js';
+import { runImage } from './image.js';
 
 // `kite <role> [flags]`: one binary, several roles, as k3s composes them.
 
@@ -7,6 +9,8 @@ const USAGE = `Usage: kite <command> [flags]
 
 Commands:
   server    Run the control plane (API server, storage, controllers, scheduler) and, unless --disable-agent, a node agent
+  agent     Join a cluster as a node and run its pods in containers (runc)
+  image     Manage the node's images: import, build, ls, rm, pull
   sim       Register simulated nodes that heartbeat and run the pods bound to them (for tests and benchmarks)
   version   Print the version
 
@@ -19,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
       return runServer(rest);
     case 'sim':
       return runSim(rest);
+    case 'agent':
+      return runAgent(rest);
+    case 'image':
+      return runImage(rest);
     case 'version':
     case '--version':
       console.log('kite v0.1.0 (Kubernetes v1.32 API)');
