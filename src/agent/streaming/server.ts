@@ -10,6 +10,8 @@ export interface ContainerLocator {
   container(namespace: string, pod: string, container: string): Promise<{ current?: { id: string; logPath: string; running: boolean }; previous?: { id: string; logPath: string } } | undefined>;
   /** The pod's sandbox, for port-forward. */
   sandbox(namespace: string, pod: string): Promise<{ id: string } | undefined>;
+  /** Every pod running on this node with its running containers, for stats. */
+  pods(): Promise<Array<{ namespace: string; name: string; uid: string; containers: Array<{ name: string; id: string }> }>>;
 }
 
 export interface StreamingServerOptions {
