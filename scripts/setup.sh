@@ -21,6 +21,7 @@ command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+[ -x /usr/bin/catatonit ] || need_apt+=(catatonit)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "kite setup: missing ${need_apt[*]} and this is not a Debian/Ubuntu machine: install them, then run this again" >&2
