@@ -1,9 +1,5 @@
-import { runServer } from './server.js';
-import { runSim } from './sim.js';
-import { runAgent } from './agent.js';
-import { runImage } from './image.js';
-
-// `kite <role> [flags]`: one binary, several roles, as k3s composes them.
+// `kite <role> [flags]`: one binary, several roles, as k3s composes them. Each role is loaded only when asked for,
+// so quick commands (`kite image ls`) do not pay for the control plane's modules.
 
 const USAGE = `Usage: kite <command> [flags]
 
@@ -20,13 +16,13 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'server':
-      return runServer(rest);
+      return (await import('./server.js')).runServer(rest);
     case 'sim':
-      return runSim(rest);
+      return (await import('./sim.js')).runSim(rest);
     case 'agent':
-      return runAgent(rest);
+      return (await import('./agent.js')).runAgent(rest);
     case 'image':
-      return runImage(rest);
+      return (await import('./image.js')).runImage(rest);
     case 'version':
     case '--version':
       console.log('kite v0.1.0 (Kubernetes v1.32 API)');
