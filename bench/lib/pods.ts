@@ -63,3 +63,30 @@ export function relabelled(podJson: string, value: string): string {
   pod.metadata.labels = { ...pod.metadata.labels, bench: value };
   return JSON.stringify(pod);
 }
+
+/** A pending pod for the scheduler benchmarks: small requests, so NodeResourcesFit and the scores have work. */
+export function pendingPod(name: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'sched-bench' } },
+    spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
+  });
+}
+
+/** A Deployment of `replicas` pods running `image`. */
+export function deployment(name: string, replicas: number, image: string): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image, resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+      },
+    },
+  });
+}

@@ -24,8 +24,8 @@ function ratioText(r: number): string {
   return r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
 }
 
-export function renderTable(rows: Row[]): string {
-  const header = ['backend', 'figure', 'kite', 'CPU/op kite (floor)', 'baseline', 'kite/base', 'target', 'verdict'];
+export function renderTable(rows: Row[], headings: { backend?: string; cpu?: string } = {}): string {
+  const header = [headings.backend ?? 'backend', 'figure', 'kite', headings.cpu ?? 'CPU/op kite (floor)', 'baseline', 'kite/base', 'target', 'verdict'];
   const cells = rows.map((r) => [
     r.backend,
     r.figure,

@@ -12,6 +12,18 @@ import type { WatchedEvent } from './registry/generic.js';
 const BOOKMARK_INTERVAL_MS = 60_000;
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
+/** JSON text of objects sent on watches, so an event reaching many watchers is stringified once. */
+const jsonOf = new WeakMap<object, string>();
+
+function sharedJson(object: object): string {
+  let json = jsonOf.get(object);
+  if (json === undefined) {
+    json = JSON.stringify(object);
+    jsonOf.set(object, json);
+  }
+  return json;
+}
+
 export async function serveWatch(ctx: Ctx): Promise<void> {
   const { req, res, url, rr, registries } = ctx;
   const q = url.searchParams;
@@ -50,7 +62,9 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
 
   const write = (type: string, object: unknown) => {
     if (closed) return;
-    res.write(JSON.stringify({ type, object }) + '\n');
+    // Objects shared by every watcher of the event (see decodedEvent) are serialised once for all of them.
+    const json = !asTable && typeof object === 'object' && object !== null ? sharedJson(object) : undefined;
+    res.write(json !== undefined ? `{"type":${JSON.stringify(type)},"object":${json}}\n` : JSON.stringify({ type, object }) + '\n');
     // A client that stops reading is dropped, as kube-apiserver drops a watcher whose buffer fills: it
     // re-watches from its last resourceVersion, and the server's memory stays bounded.
     if (res.writableLength > MAX_BUFFERED_BYTES) {

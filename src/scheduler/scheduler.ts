@@ -1,4 +1,4 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import { StatusError } from '../api/errors.js';
 import { matchesLabels, selectorFromLabelSelector, selectorFromSet, type LabelRequirement, type LabelSelector, type MetaLabelSelector } from '../api/selectors.js';
@@ -30,6 +30,9 @@ import { NODE_UNSCHEDULABLE } from './plugins/nodeunschedulable.js';
 const SLICE_MS = 4;
 const EVENT_MESSAGE_LIMIT = 1024;
 const SPREAD_SELECTOR_TTL_MS = 2000;
+/** A burst of at least this many cycles gets a summary line once the queue stays empty for BURST_IDLE_MS. */
+const BURST_SUMMARY_MIN_ATTEMPTS = 100;
+const BURST_IDLE_MS = 1000;
 const SYSTEM_PRIORITIES: Record<string, number> = { 'system-node-critical': 2000001000, 'system-cluster-critical': 2000000000 };
 
 export interface SchedulerOptions {
@@ -129,6 +132,8 @@ export class Scheduler implements Controller {
   private bindWaiters: Array<() => void> = [];
   private readonly spreadSelectors = new Map<string, { at: number; selector: LabelSelector | undefined }>();
   private statsTimer: NodeJS.Timeout | undefined;
+  /** The burst of cycles since the queue was last empty: when it began, and the counters then. */
+  private burst: { startMs: number; endMs: number; attempts: number; scheduled: number; evaluated: number; scored: number; minScored: number; maxScored: number } | undefined;
 
   constructor(opts: SchedulerOptions = {}) {
     this.opts = {
@@ -322,9 +327,16 @@ export class Scheduler implements Controller {
 
   private async run(): Promise<void> {
     let sliceStart = performance.now();
+    // One wait for work at a time: the queue wakes one waiter per pod, and a waiter left behind by a timed-out
+    // wait would swallow a wake-up meant for the loop.
+    let work: Promise<boolean> | undefined;
     while (!this.stopped) {
       if (this.queue.length === 0) {
-        await this.queue.waitForWork();
+        work ??= this.queue.waitForWork().then(() => true);
+        // Pods arriving a little slower than they are scheduled still make one burst.
+        const woke = this.burst ? await Promise.race([work, sleep(BURST_IDLE_MS, false, { ref: false })]) : await work;
+        if (woke) work = undefined;
+        else if (this.queue.length === 0) this.endBurst();
         sliceStart = performance.now();
         continue;
       }
@@ -333,12 +345,33 @@ export class Scheduler implements Controller {
         sliceStart = performance.now();
         continue;
       }
+      this.burst ??= { startMs: performance.now(), endMs: 0, attempts: this.stats.attempts, scheduled: this.stats.scheduled, evaluated: this.stats.totalEvaluatedNodes, scored: this.stats.totalScoredNodes, minScored: Infinity, maxScored: 0 };
       this.scheduleNext();
+      this.burst.endMs = performance.now();
       if (performance.now() - sliceStart > SLICE_MS) {
         await yieldToLoop();
         sliceStart = performance.now();
       }
     }
+  }
+
+  /**
+   * The queue stayed empty: after a burst of cycles, say how many nodes each cycle filtered and scored (the
+   * sample percentageOfNodesToScore allows), so large clusters show what a cycle costs.
+   */
+  private endBurst(): void {
+    const b = this.burst;
+    this.burst = undefined;
+    if (!b) return;
+    const s = this.stats;
+    const cycles = s.attempts - b.attempts;
+    if (cycles < BURST_SUMMARY_MIN_ATTEMPTS) return;
+    const ms = b.endMs - b.startMs;
+    const scoredRange = b.maxScored > 0 ? ` (${b.minScored}–${b.maxScored})` : '';
+    this.log(
+      `scheduler: queue drained: ${cycles} cycles in ${Math.round(ms)} ms (${Math.round((cycles * 1000) / Math.max(1, ms))}/s), ${s.scheduled - b.scheduled} bound so far; ` +
+        `per cycle of ${s.lastClusterNodes} nodes: ${Math.round((s.totalEvaluatedNodes - b.evaluated) / cycles)} filtered, ${Math.round((s.totalScoredNodes - b.scored) / cycles)} scored${scoredRange} on average`,
+    );
   }
 
   /** One scheduling cycle for one pod: filter, score, assume, and start the binding. */
@@ -374,6 +407,10 @@ export class Scheduler implements Controller {
     else chosen = feasible[selectHost(scoreNodes(this.profile.scores, pod, feasible, nodes), this.opts.random)];
     this.stats.lastScoredNodes = feasible.length;
     this.stats.totalScoredNodes += feasible.length;
+    if (this.burst) {
+      if (feasible.length < this.burst.minScored) this.burst.minScored = feasible.length;
+      if (feasible.length > this.burst.maxScored) this.burst.maxScored = feasible.length;
+    }
     this.assumeAndBind(qp, chosen);
   }
 

@@ -96,6 +96,22 @@ function withoutManagedFields(obj: KubeObject | JsonObject): JsonObject {
 }
 
 /**
+ * The object as the comparison sees it, without managedFields and the top-level fields in `skip`. Shallow:
+ * the comparison only reads, so the nested values are shared with the object rather than cloned.
+ */
+function comparable(obj: KubeObject | JsonObject, skip: readonly string[]): JsonObject {
+  const c = { ...obj } as JsonObject;
+  for (const k of skip) delete c[k];
+  const meta = c.metadata;
+  if (isJsonObject(meta) && 'managedFields' in meta) {
+    const m = { ...meta };
+    delete m.managedFields;
+    c.metadata = m;
+  }
+  return c;
+}
+
+/**
  * Go's zero value of a kind, cut down to the parts present in `value`: kube-apiserver compares a create against
  * it, so fields that exist in every Go object (non-pointer structs, lists without omitempty) are not "added" and
  * their paths do not appear as members ("."). The schema does not say which struct fields are pointers, so the
@@ -156,7 +172,10 @@ export function computeManagedFieldsForUpdate(
     if (managed.size === 0) managed = decodeManagersOrEmpty(oldObj?.metadata?.managedFields);
   }
   if (managed.size === 0 && oldObj?.metadata?.uid) return undefined;
-  recordUpdate(w, sch, filter, managed, oldObj, newObj, manager || 'unknown', apiVersion, subresource, formatTime(now));
+  // The default filter drops every field under the top-level fields this write may not own: not comparing
+  // them at all gives the same sets, without walking a pod's status on every spec write and vice versa.
+  const skip = opts.filter ? [] : ignoredTopLevel(subresource);
+  recordUpdate(w, sch, filter, managed, oldObj, newObj, manager || 'unknown', apiVersion, subresource, formatTime(now), skip);
   capUpdateManagers(managed);
   return encodeManagers(managed);
 }
@@ -177,9 +196,10 @@ function recordUpdate(
   apiVersion: string,
   subresource: string | undefined,
   time: string,
+  skip: readonly string[] = [],
 ): void {
-  const after = withoutManagedFields(newObj);
-  const before = oldObj ? withoutManagedFields(oldObj) : zeroLike(w, schema, after);
+  const after = comparable(newObj, skip);
+  const before = oldObj ? comparable(oldObj, skip) : zeroLike(w, schema, after);
   const cmp = filterComparison(compareValues(w, before, after, schema), filter);
   const changed = cmp.modified.union(cmp.added);
   for (const [k, m] of managed) {
