@@ -1,4 +1,5 @@
-import { RESOURCES, groupVersions, groupVersion, type ResourceInfo } from '../api/resources.js';
+import { RESOURCES, groupVersion, type ResourceInfo } from '../api/resources.js';
+import { METRICS_RESOURCES } from './streams/metrics.js';
 
 // Discovery documents, legacy and aggregated (shared/kubectl-compat.md A2). They are derived from the
 // resource table once and cached as strings: every cold kubectl asks for them.
@@ -24,8 +25,22 @@ export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | 
   return undefined;
 }
 
+// Stored resources plus the metrics API, which kite serves itself (metrics-server's group elsewhere).
+const SERVED: readonly ResourceInfo[] = [...RESOURCES, ...METRICS_RESOURCES];
+
 function topLevel(group: string, version: string): ResourceInfo[] {
-  return RESOURCES.filter((r) => r.group === group && r.version === version);
+  return SERVED.filter((r) => r.group === group && r.version === version);
+}
+
+/** Group → versions in preference order, over everything served. */
+function groupVersions(): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const x of SERVED) {
+    const vs = m.get(x.group) ?? [];
+    if (!vs.includes(x.version)) vs.push(x.version);
+    m.set(x.group, vs);
+  }
+  return m;
 }
 
 function aggregatedResource(r: ResourceInfo) {

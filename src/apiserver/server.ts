@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { timingSafeEqual } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { KubeObject } from '../api/object.js';
-import { StatusError, routeNotFound, unauthorized } from '../api/errors.js';
+import { StatusError, badRequest, routeNotFound, unauthorized } from '../api/errors.js';
 import { findResource } from '../api/resources.js';
 import { openapiV2, openapiV3Document, openapiV3Index } from '../api/openapi.js';
 import { computeManagedFieldsForUpdate } from '../api/patch/apply.js';
@@ -20,6 +21,9 @@ import { AdmissionChain } from './admission/chain.js';
 import { ServiceAllocator, parseCidr } from './admission/serviceips.js';
 import type { Hooks } from './registry/generic.js';
 import { nowRfc3339 } from './registry/generic.js';
+import { PodStreams } from './streams/index.js';
+import { MetricsApi, isMetricsPath } from './streams/metrics.js';
+import { writeUpgradeError } from './streams/proxy.js';
 
 // The HTTPS front door: authentication, routing to discovery, OpenAPI, health and resource handlers.
 
@@ -52,7 +56,8 @@ export const VERSION_INFO = {
   platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
 };
 
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
+// /cacerts lets a joining agent fetch the CA to trust before it has any credentials (k3s serves the same).
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz', '/cacerts']);
 
 function authenticated(req: IncomingMessage, token: Buffer): boolean {
   const sock = req.socket as TLSSocket;
@@ -78,7 +83,9 @@ const managedFieldsHooks: Hooks = {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const allocator = new ServiceAllocator(parseCidr(opts.serviceCidr), opts.nodePortRange);
   const admission = new AdmissionChain(allocator, { defaultTolerationSeconds: opts.defaultTolerationSeconds ?? 300 });
-  const registries = new Registries(opts.store, admission, managedFieldsHooks);
+  const registries: Registries = new Registries(opts.store, admission, managedFieldsHooks, (ctx, sub) => streams.serve(ctx, sub));
+  const streams = new PodStreams(registries, opts.pki.token);
+  const metrics = new MetricsApi(registries, opts.pki.token);
   const pcInfo = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   admission.setPriorityClassSource(async () => (await registries.get(pcInfo).list(undefined, { cached: true })).items);
   const svcInfo = findResource('', 'v1', 'services')!;
@@ -132,7 +139,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       case '/openapi/v3':
         return sendJson(req, res, 200, openapiV3Index());
+      case '/cacerts':
+        return sendJson(req, res, 200, opts.pki.caCertPem, 'text/plain; charset=utf-8');
     }
+    if (isMetricsPath(path)) return metrics.serve(req, res, url, path);
     if (path.startsWith('/openapi/v3/')) {
       const doc = openapiV3Document(path.slice('/openapi/v3/'.length));
       if (!doc) throw routeNotFound();
@@ -163,6 +173,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   }
 
+  // exec, attach and portforward arrive as upgrades (WebSocket, or SPDY/3.1 on kubectl's retry).
+  // Upgraded connections leave the HTTP server's bookkeeping: close() ends them itself.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    void routeUpgrade(req, socket, head).catch((e: unknown) => writeUpgradeError(socket, e));
+  });
+
+  async function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!authenticated(req, token)) throw unauthorized();
+    const url = new URL(req.url ?? '/', 'https://kite');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const parsed = parsePath(req.method ?? 'GET', path, url.searchParams);
+    if (parsed.type !== 'resource' || !PodStreams.isUpgradeable(parsed.req)) throw badRequest(`${path} cannot be upgraded: only pods/exec, pods/attach and pods/portforward speak WebSocket or SPDY`);
+    return streams.upgrade(req, socket, head, parsed.req, url);
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.bindAddress, () => resolve());
@@ -179,6 +208,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const s of upgraded) s.destroy();
       });
     },
   };
