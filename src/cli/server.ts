@@ -7,6 +7,7 @@ import { Compactor, parseDuration } from '../storage/compactor.js';
 import { startControlPlane } from './controlplane.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/pki.js';
 import { startApiServer } from '../apiserver/server.js';
+import { agentUnsupportedReason, NODE_FLAG_OPTIONS, NODE_FLAGS_HELP, startNodeAgent, type NodeAgentHandle } from './agent.js';
 
 // `kite server`: flags follow k3s' names so that users can carry their habits over.
 
@@ -25,7 +26,9 @@ const HELP = `Usage: kite server [flags]
   --node-monitor-grace-period D    a node without heartbeats for this long becomes Unknown (default 40s)
   --default-unreachable-toleration-seconds N   how long pods stay on an unreachable node (default 300)
   --etcd-compaction-interval D     how often storage history is compacted, keeping at least one interval (default 5m; 0 = never)
-`;
+
+The node agent in this process (unless --disable-agent; state in <data-dir>/agent):
+${NODE_FLAGS_HELP}`;
 
 export async function runServer(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -44,6 +47,7 @@ export async function runServer(argv: string[]): Promise<number> {
       'disable-controllers': { type: 'string', default: '' },
       'node-monitor-grace-period': { type: 'string', default: '40s' },
       'default-unreachable-toleration-seconds': { type: 'string', default: '300' },
+      ...NODE_FLAG_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -90,7 +94,25 @@ export async function runServer(argv: string[]): Promise<number> {
   writeFileSync(kubeconfigPath, adminKubeconfig(pki, api.url), { mode: 0o600 });
   console.error(`kite: API server ready at ${api.url} on ${backend.name} in ${Date.now() - started} ms`);
   console.error(`kite: use it with: kubectl --kubeconfig ${kubeconfigPath} get nodes   (or export KUBECONFIG=${kubeconfigPath})`);
-  if (!values['disable-agent']) console.error('kite: no node agent yet in this build: pods stay Pending until an agent joins (use --disable-agent to silence this)');
+  let agent: NodeAgentHandle | undefined;
+  if (!values['disable-agent']) {
+    const why = agentUnsupportedReason();
+    if (why) console.error(`kite: warning: no node agent in this process: ${why}; pods stay Pending until an agent joins (--disable-agent silences this)`);
+    else {
+      try {
+        agent = await startNodeAgent({
+          server: { server: api.url, caPem: pki.caCertPem, token: pki.token },
+          dataDir: join(dataDir, 'agent'),
+          flags: values,
+          controlPlane: true,
+          log: (m) => console.error(`kite agent: ${m}`),
+          progress: (m) => console.error(m),
+        });
+      } catch (e) {
+        console.error(`kite: the node agent could not start: ${(e as Error).message}; the control plane keeps running without it`);
+      }
+    }
+  }
 
   await new Promise<void>((resolveStop) => {
     const stop = (sig: string) => {
@@ -100,6 +122,7 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await agent?.stop().catch((e: unknown) => console.error(`kite: stopping the node agent: ${(e as Error).message}`));
   compactor.stop();
   await controlPlane.stop();
   await api.close();

@@ -94,7 +94,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
-export async function startCluster(opts: { datastoreEndpoint?: string; extraArgs?: string[] } = {}): Promise<Cluster> {
+export interface ClusterOptions {
+  datastoreEndpoint?: string;
+  extraArgs?: string[];
+  /** Run the server's in-process node agent (real runc containers; needs root) instead of --disable-agent. */
+  agent?: boolean;
+  /** Extra agent flags, after the test defaults (a later flag wins). */
+  agentArgs?: string[];
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kite-e2e-'));
   const port = await freePort();
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
@@ -102,13 +111,20 @@ export async function startCluster(opts: { datastoreEndpoint?: string; extraArgs
   let child: ChildProcess | undefined;
   let output = '';
 
-  const args = ['server', '--disable-agent', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []), ...(opts.extraArgs ?? [])];
+  // Test agents get their own bridge, pod network and cgroup parent so they never meet a real node's, a
+  // free streaming port, and a cluster DNS address inside the default service CIDR (10.43.0.0/16).
+  const agentArgs = opts.agent
+    ? ['--cni-bridge', 'kitee0', '--pod-cidr', '10.88.3.0/24', '--cgroup-parent', '/kite-test-e2e', '--kubelet-port', String(await freePort()), '--cluster-dns', '10.43.0.10', '--dns-port', String(await freePort()), '--ingress-http-port', String(await freePort()), '--ingress-https-port', String(await freePort()), ...(opts.agentArgs ?? [])]
+    : ['--disable-agent'];
+  const args = ['server', ...agentArgs, '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []), ...(opts.extraArgs ?? [])];
 
   const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: cacheDir };
 
   async function start(): Promise<void> {
     output += `--- start ${new Date().toISOString()}\n`;
-    const c = spawn(process.execPath, [KITE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A test cluster's agent removes its pods when the server stops, so no container outlives the test.
+    const childEnv = opts.agent ? { ...process.env, KITE_AGENT_KILL_PODS_ON_EXIT: '1' } : process.env;
+    const c = spawn(process.execPath, [KITE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     child = c;
     c.stdout.on('data', (d: Buffer) => (output += d.toString()));
     c.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -125,6 +141,8 @@ export async function startCluster(opts: { datastoreEndpoint?: string; extraArgs
       30_000,
       100,
     );
+    // With an agent, "ready" also means the node registered (or the agent said why it could not).
+    if (opts.agent) await waitFor('the node agent to be ready', async () => /kite agent: node \S+ Ready|the node agent could not start|no node agent in this process/.test(output), 60_000, 100);
   }
 
   async function waitExit(signal: NodeJS.Signals): Promise<void> {
