@@ -22,9 +22,10 @@ command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 [ -x /usr/bin/catatonit ] || need_apt+=(catatonit)
-# The ingress data plane (nginx, driven by generated configuration) and wrk for the benchmarks.
+# The ingress data plane (nginx, driven by generated configuration); wrk and skopeo for the benchmarks' baselines.
 command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "kite setup: missing ${need_apt[*]} and this is not a Debian/Ubuntu machine: install them, then run this again" >&2
