@@ -14,6 +14,7 @@ import { createLocator } from './locator.js';
 import { errorMessage, isTerminalPhase } from './meta.js';
 import { capacityOf, NodeReporter } from './node.js';
 import { PodSyncer, type EventFn } from './podsync.js';
+import { containerFieldPath } from './containerref.js';
 import { ProbeManager } from './probes.js';
 import { milliCpu, bytes } from './resources.js';
 import { servingCertificate } from './tls.js';
@@ -136,7 +137,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   mkdirSync(opts.dataDir, { recursive: true });
   const client = new RestClient({ ...opts.server, userAgent: 'kubelet' });
   const recorder = new EventRecorder(client, 'kubelet', name);
-  const event: EventFn = (pod, type, reason, message) => recorder.event(asPodObject(pod), type, reason, message);
+  const event: EventFn = (pod, type, reason, message, fieldPath) => recorder.event(asPodObject(pod), type, reason, message, fieldPath);
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
   const every = (ms: number, fn: () => Promise<void>) => {
@@ -204,7 +205,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
   const probes = new ProbeManager({
     runtime,
-    unhealthy: (pod, _c, message) => event(pod, 'Warning', 'Unhealthy', message),
+    unhealthy: (pod, c, message) => event(pod, 'Warning', 'Unhealthy', message, containerFieldPath(pod, c.name)),
     changed: (uid) => workers.trigger(uid),
   });
   const imageService = recordingImages(opts.images, imageRefs);

@@ -2,6 +2,7 @@ import type { Container, Pod, Secret } from 'kubernetes-types/core/v1.js';
 import { defaultPullPolicy } from '../api/defaults/pod.js';
 import { PullError, type ImageInfo, type ImageService, type RegistryAuth } from '../runtime/interface.js';
 import { Backoff } from './backoff.js';
+import { containerFieldPath } from './containerref.js';
 import { errorMessage, goDuration } from './meta.js';
 
 // Making a container's image present: imagePullPolicy (Always / IfNotPresent / Never), credentials from
@@ -22,7 +23,7 @@ export interface PullerDeps {
   images: ImageService;
   /** A Secret of the pod's namespace, or undefined when it does not exist. */
   secret(namespace: string, name: string): Promise<Secret | undefined>;
-  event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void;
   backoff: Backoff;
 }
 
@@ -55,20 +56,23 @@ export class ImagePuller {
   constructor(private readonly deps: PullerDeps) {}
 
   async ensure(pod: Pod, c: Container): Promise<ImageInfo> {
-    const { images, event } = this.deps;
+    const { images } = this.deps;
+    // Image events are about the container that needs the image, as the kubelet records them.
+    const ref = containerFieldPath(pod, c.name ?? '');
+    const event = (type: 'Normal' | 'Warning', reason: string, message: string) => this.deps.event(pod, type, reason, message, ref);
     const image = c.image ?? '';
     if (!image) throw new ImageError('InvalidImageName', `Failed to apply default image tag "": couldn't parse image name "": invalid reference format`);
     const policy = c.imagePullPolicy ?? defaultPullPolicy(image);
     if (policy !== 'Always') {
       const present = await images.imageStatus(image);
       if (present) {
-        event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+        event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
         return present;
       }
       if (policy === 'Never') {
         const msg = `Container image "${image}" is not present with pull policy of Never`;
-        event(pod, 'Warning', 'ErrImageNeverPull', msg);
-        event(pod, 'Warning', 'Failed', 'Error: ErrImageNeverPull');
+        event('Warning', 'ErrImageNeverPull', msg);
+        event('Warning', 'Failed', 'Error: ErrImageNeverPull');
         throw new ImageError('ErrImageNeverPull', msg);
       }
     }
@@ -76,17 +80,17 @@ export class ImagePuller {
     const failedAt = this.lastFailure.get(key) ?? 0;
     if (this.deps.backoff.remaining(key, failedAt) > 0) {
       const msg = `Back-off pulling image "${image}"`;
-      event(pod, 'Normal', 'BackOff', msg);
-      event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+      event('Normal', 'BackOff', msg);
+      event('Warning', 'Failed', 'Error: ImagePullBackOff');
       throw new ImageError('ImagePullBackOff', msg);
     }
     const creds = await this.credentials(pod);
-    event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+    event('Normal', 'Pulling', `Pulling image "${image}"`);
     const started = Date.now();
     try {
       const info = await images.pullImage(image, { credentials: (host) => creds.get(registryHostOf(host)) });
       const took = goDuration(Date.now() - started);
-      event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${info.size} bytes.`);
+      event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${info.size} bytes.`);
       this.deps.backoff.reset(key);
       this.lastFailure.delete(key);
       return info;
@@ -94,8 +98,8 @@ export class ImagePuller {
       const msg = errorMessage(e);
       this.deps.backoff.next(key);
       this.lastFailure.set(key, Date.now());
-      event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${msg}`);
-      event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+      event('Warning', 'Failed', `Failed to pull image "${image}": ${msg}`);
+      event('Warning', 'Failed', 'Error: ErrImagePull');
       throw new ImageError('ErrImagePull', e instanceof PullError ? msg : `failed to pull image "${image}": ${msg}`);
     }
   }

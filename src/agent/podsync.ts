@@ -6,6 +6,7 @@ import { resource, type RestClient } from '../client/rest.js';
 import type { ContainerStatus, PodSandboxStatus, RuntimeService } from '../runtime/interface.js';
 import { Backoff } from './backoff.js';
 import { buildContainerConfig, containerHash } from './container.js';
+import { containerFieldPath } from './containerref.js';
 import { ContainerConfigError, resolveEnv, type EnvSources } from './env.js';
 import { runHook } from './hooks.js';
 import { ImageError, type ImagePuller } from './images.js';
@@ -27,7 +28,8 @@ const FALLBACK_LOG_BYTES = 2048;
 const FALLBACK_LOG_LINES = 80;
 const DEFAULT_GRACE_SECONDS = 30;
 
-export type EventFn = (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+/** Records an event on the pod; `fieldPath` names the container it is about (see containerFieldPath). */
+export type EventFn = (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string) => void;
 
 export interface SyncDeps {
   client: RestClient;
@@ -232,7 +234,7 @@ export class PodSyncer {
     if (failed) why = `Container ${c.name} failed ${failed} probe, will be restarted`;
     else if (cs.annotations[ANN_HASH] && cs.annotations[ANN_HASH] !== containerHash(c)) why = `Container ${c.name} definition changed, will be restarted`;
     if (!why) return false;
-    this.d.event(pod, 'Normal', 'Killing', why);
+    this.d.event(pod, 'Normal', 'Killing', why, containerFieldPath(pod, c.name));
     await this.killContainer(pod, c, cs, this.graceSeconds(pod));
     return true;
   }
@@ -252,7 +254,7 @@ export class PodSyncer {
       if (left > 0) {
         const delay = goDuration(this.d.crashBackoff.delay(key));
         rec.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${delay} restarting failed container=${c.name} pod=${podDesc(pod)}` });
-        this.d.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${podDesc(pod)}`);
+        this.d.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${podDesc(pod)}`, containerFieldPath(pod, c.name));
         after(left + 5);
         return;
       }
@@ -264,6 +266,7 @@ export class PodSyncer {
   private async startContainer(rec: PodRecord, c: Container, init: boolean, attempt: number, sandbox: PodSandboxStatus, after: (ms: number) => void): Promise<void> {
     const pod = rec.pod;
     const { runtime, event } = this.d;
+    const ref = containerFieldPath(pod, c.name);
     let image;
     try {
       image = await this.d.puller.ensure(pod, c);
@@ -293,7 +296,7 @@ export class PodSyncer {
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
       rec.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: e.message });
-      event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
+      event(pod, 'Warning', 'Failed', `Error: ${e.message}`, ref);
       return;
     }
     let id: string;
@@ -301,25 +304,25 @@ export class PodSyncer {
       id = await runtime.createContainer(sandbox.id, config);
     } catch (e) {
       rec.waiting.set(c.name, { reason: 'CreateContainerError', message: errorMessage(e) });
-      event(pod, 'Warning', 'Failed', `Error: ${errorMessage(e)}`);
+      event(pod, 'Warning', 'Failed', `Error: ${errorMessage(e)}`, ref);
       return;
     }
-    event(pod, 'Normal', 'Created', `Created container: ${c.name}`);
+    event(pod, 'Normal', 'Created', `Created container: ${c.name}`, ref);
     try {
       await runtime.startContainer(id);
     } catch (e) {
       const msg = `failed to start container "${id}": ${errorMessage(e)}`;
       rec.waiting.set(c.name, { reason: 'RunContainerError', message: msg });
-      event(pod, 'Warning', 'Failed', `Error: ${msg}`);
+      event(pod, 'Warning', 'Failed', `Error: ${msg}`, ref);
       return;
     }
-    event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    event(pod, 'Normal', 'Started', `Started container ${c.name}`, ref);
     rec.waiting.delete(c.name);
     const post = c.lifecycle?.postStart;
     if (post) {
       const r = await runHook(runtime, post, pod, c, id, sandbox.ip, this.graceSeconds(pod) * 1000);
       if (!r.ok) {
-        event(pod, 'Warning', 'FailedPostStartHook', r.output);
+        event(pod, 'Warning', 'FailedPostStartHook', r.output, ref);
         await runtime.stopContainer(id, this.graceSeconds(pod)).catch(() => undefined);
         after(0);
       }
@@ -337,7 +340,7 @@ export class PodSyncer {
     if (pre && cs.state === 'Running' && graceSeconds > 0) {
       const sandbox = await this.d.runtime.podSandboxStatus(cs.sandboxId).catch(() => undefined);
       const r = await runHook(this.d.runtime, pre, pod, c!, cs.id, sandbox?.ip, graceSeconds * 1000);
-      if (!r.ok) this.d.event(pod, 'Warning', 'FailedPreStopHook', r.output);
+      if (!r.ok) this.d.event(pod, 'Warning', 'FailedPreStopHook', r.output, containerFieldPath(pod, c!.name));
     }
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     await this.d.runtime.stopContainer(cs.id, left);
@@ -354,7 +357,7 @@ export class PodSyncer {
         .filter((cs) => cs.state === 'Running' || cs.state === 'Created')
         .map(async (cs) => {
           const name = containerName(cs);
-          this.d.event(pod, 'Normal', 'Killing', `Stopping container ${name}`);
+          this.d.event(pod, 'Normal', 'Killing', `Stopping container ${name}`, containerFieldPath(pod, name));
           await this.killContainer(pod, this.specOf(pod, name), cs, graceSeconds).catch((e: unknown) => this.d.log(`stopping container ${name} of ${podDesc(pod)}: ${errorMessage(e)}`));
         }),
     );

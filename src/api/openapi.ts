@@ -3,6 +3,7 @@ import type { JsonObject, JsonValue } from './object.js';
 import { RESOURCES, type ResourceInfo, type SubresourceInfo } from './resources.js';
 import { definition, definitionNameForKind, schemaDocument } from './schema/registry.js';
 import type { Schema } from './schema/types.js';
+import { encodeOpenapiV2 } from './openapiproto.js';
 
 // The OpenAPI documents kube-apiserver publishes, generated from the schema registry and the resource table:
 // one v3 document per group-version (GET /openapi/v3/{api/v1 | apis/g/v}) plus the v2 document covering
@@ -464,6 +465,16 @@ export function openapiV2(): { body: string; etag: string } {
   const body = JSON.stringify(doc);
   v2Cache = { body, etag: `"${sha512Upper(body)}"` };
   return v2Cache;
+}
+
+let v2ProtoCache: { body: Buffer; etag: string } | undefined;
+
+/** GET /openapi/v2 in gnostic's protobuf form, the only form kubectl's client-side validation reads. */
+export function openapiV2Protobuf(): { body: Buffer; etag: string } {
+  if (v2ProtoCache) return v2ProtoCache;
+  const body = encodeOpenapiV2(JSON.parse(openapiV2().body) as JsonObject);
+  v2ProtoCache = { body, etag: `"${createHash('sha512').update(body).digest('hex').toUpperCase()}"` };
+  return v2ProtoCache;
 }
 
 /** For tests and the build check: every kind kite serves must be described by the registry. */

@@ -19,6 +19,8 @@ import type { ResourceRequest } from './requestinfo.js';
 import { serveWatch } from './watch.js';
 import { handleReview } from './reviews.js';
 import type { Registries } from './registries.js';
+import type { ServiceAccountTokens } from './authtokens.js';
+import { handleTokenRequest } from './authtokenrequest.js';
 
 // Resource requests: decode, run the generic registry, encode (JSON or Table). One function per verb.
 
@@ -56,6 +58,8 @@ export interface Ctx {
   url: URL;
   rr: ResourceRequest;
   registries: Registries;
+  /** Signs service-account tokens (serviceaccounts/token); without it that subresource answers 404. */
+  tokens?: ServiceAccountTokens;
 }
 
 type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -488,6 +492,8 @@ async function handleSubresource(ctx: Ctx, sub: string): Promise<void> {
       return handleEviction(ctx);
     case 'finalize':
       return handleFinalize(ctx);
+    case 'token':
+      return handleTokenRequest(ctx);
     default:
       return ctx.registries.handleStreaming(ctx, sub);
   }

@@ -1,4 +1,4 @@
-import { webcrypto, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
+import { webcrypto, randomBytes, generateKeyPairSync, X509Certificate as NodeX509 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { networkInterfaces, hostname } from 'node:os';
@@ -6,7 +6,8 @@ import type * as X509 from '@peculiar/x509';
 
 // The cluster's PKI, made once on first start in <data-dir>/server/tls (k3s keeps it in the same place):
 // a CA, a serving certificate for every local address, and an admin client certificate (O=system:masters)
-// for the kubeconfig. Later starts reuse what exists, so kubeconfigs keep working across restarts.
+// for the kubeconfig, and the key that signs service-account tokens. Later starts reuse what exists, so
+// kubeconfigs and issued tokens keep working across restarts.
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -30,6 +31,8 @@ export interface Pki {
   adminKeyPem: string;
   /** Bearer token accepted as cluster admin. */
   token: string;
+  /** ECDSA P-256 private key (PKCS#8 PEM) that signs service-account tokens (ES256). */
+  serviceAccountKeyPem: string;
 }
 
 async function keyPair(): Promise<CryptoKeyPair> {
@@ -99,6 +102,7 @@ export async function ensurePki(dir: string, opts: { token?: string; extraSans?:
   if (!complete) await issueMissing(dir, wanted);
   if (opts.token) write('token', opts.token + '\n');
   else if (!existsSync(p('token'))) write('token', randomBytes(24).toString('hex') + '\n');
+  if (!existsSync(p(SERVICE_ACCOUNT_KEY))) write(SERVICE_ACCOUNT_KEY, serviceAccountKey());
 
   return {
     caCertPem: readFileSync(p('ca.crt'), 'utf8'),
@@ -107,7 +111,16 @@ export async function ensurePki(dir: string, opts: { token?: string; extraSans?:
     adminCertPem: readFileSync(p('admin.crt'), 'utf8'),
     adminKeyPem: readFileSync(p('admin.key'), 'utf8'),
     token: readFileSync(p('token'), 'utf8').trim(),
+    serviceAccountKeyPem: readFileSync(p(SERVICE_ACCOUNT_KEY), 'utf8'),
   };
+}
+
+const SERVICE_ACCOUNT_KEY = 'service-account.key';
+
+/** A fresh token-signing key. Replacing it invalidates every token issued before (pods get new ones). */
+function serviceAccountKey(): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 async function issueMissing(dir: string, wanted: string[]): Promise<void> {

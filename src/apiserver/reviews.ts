@@ -5,9 +5,10 @@ import { apiVersionOf } from '../api/resources.js';
 import { decodeBody } from './codec.js';
 import { readBody, type Ctx } from './handler.js';
 import { sendJson } from './response.js';
+import { userOf } from './authn.js';
 
 // Access and identity reviews (`kubectl auth can-i`, `kubectl auth whoami`). Every authenticated caller is a
-// cluster admin until RBAC is enforced, so every question is answered "allowed" and the identity is admin's.
+// cluster admin until RBAC is enforced, so every question is answered "allowed"; whoami names the authenticated user.
 
 const ADMIN = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
@@ -35,7 +36,7 @@ export async function handleReview(ctx: Ctx): Promise<void> {
       };
       break;
     case 'SelfSubjectReview':
-      review.status = { userInfo: ADMIN };
+      review.status = { userInfo: userOf(ctx.req) ?? ADMIN };
       break;
   }
   sendJson(ctx.req, ctx.res, 201, review);

@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
-import { timingSafeEqual } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { networkInterfaces } from 'node:os';
 import type { KubeObject } from '../api/object.js';
 import { StatusError, badRequest, routeNotFound, unauthorized } from '../api/errors.js';
 import { findResource } from '../api/resources.js';
-import { openapiV2, openapiV3Document, openapiV3Index } from '../api/openapi.js';
+import { openapiV2, openapiV2Protobuf, openapiV3Document, openapiV3Index } from '../api/openapi.js';
+import { OPENAPI_V2_PROTOBUF, acceptsOpenapiV2Protobuf } from '../api/openapiproto.js';
 import { computeManagedFieldsForUpdate } from '../api/patch/apply.js';
 import { schemaForKind } from '../api/schema/registry.js';
 import type { Store } from '../storage/interface.js';
@@ -24,6 +24,8 @@ import { nowRfc3339 } from './registry/generic.js';
 import { PodStreams } from './streams/index.js';
 import { MetricsApi, isMetricsPath } from './streams/metrics.js';
 import { writeUpgradeError } from './streams/proxy.js';
+import { Authenticator } from './authn.js';
+import { ServiceAccountTokens } from './authtokens.js';
 
 // The HTTPS front door: authentication, routing to discovery, OpenAPI, health and resource handlers.
 
@@ -59,17 +61,6 @@ export const VERSION_INFO = {
 // /cacerts lets a joining agent fetch the CA to trust before it has any credentials (k3s serves the same).
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz', '/cacerts']);
 
-function authenticated(req: IncomingMessage, token: Buffer): boolean {
-  const sock = req.socket as TLSSocket;
-  if (sock.authorized) return true;
-  const h = req.headers.authorization;
-  if (h && h.startsWith('Bearer ')) {
-    const given = Buffer.from(h.slice(7).trim());
-    return given.length === token.length && timingSafeEqual(given, token);
-  }
-  return false;
-}
-
 const managedFieldsHooks: Hooks = {
   trackManagedFields(info, old, obj, manager, subresource) {
     const version = info.storageVersion ?? info.version;
@@ -88,11 +79,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const metrics = new MetricsApi(registries, opts.pki.token);
   const pcInfo = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   admission.setPriorityClassSource(async () => (await registries.get(pcInfo).list(undefined, { cached: true })).items);
+  // Uncached: a PVC created right after its default StorageClass must see it, and classes are few.
+  const scInfo = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
+  admission.setStorageClassSource(async () => (await registries.get(scInfo).list(undefined, {})).items);
   const svcInfo = findResource('', 'v1', 'services')!;
   allocator.load((await registries.get(svcInfo).list(undefined, {})).items);
   await bootstrap(registries, allocator.kubernetesServiceIp, opts.port, advertiseAddress(opts.bindAddress));
 
-  const token = Buffer.from(opts.pki.token);
+  const tokens = new ServiceAccountTokens(opts.pki.serviceAccountKeyPem);
+  const authn = new Authenticator({
+    adminToken: opts.pki.token,
+    tokens,
+    lookup: (resource, namespace, name) => registries.get(findResource('', 'v1', resource)!).tryGet(namespace, name),
+  });
   let ready = true;
   const server = createServer(
     {
@@ -115,7 +114,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://kite');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (!PUBLIC_PATHS.has(path) && !authenticated(req, token)) throw unauthorized();
+    if (!PUBLIC_PATHS.has(path) && !(await authn.authenticate(req))) throw unauthorized();
     switch (path) {
       case '/version':
         return sendJson(req, res, 200, VERSION_INFO);
@@ -134,9 +133,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return sendJson(req, res, 200, prefix === 'api' ? legacyApiVersions(req.headers.host ?? `127.0.0.1:${opts.port}`) : legacyGroupList(), 'application/json', { Vary: 'Accept' });
       }
       case '/openapi/v2': {
+        // kubectl's client-side validation (a `kind: List`, --validate=strict) reads only the protobuf form.
+        if (acceptsOpenapiV2Protobuf(req.headers.accept)) return sendBytes(req, res, openapiV2Protobuf(), OPENAPI_V2_PROTOBUF);
         const doc = openapiV2();
-        return sendJson(req, res, 200, doc.body, 'application/json', { ETag: `"${doc.etag}"` });
+        return sendJson(req, res, 200, doc.body, 'application/json', { ETag: doc.etag, Vary: 'Accept' });
       }
+      case '/.well-known/openid-configuration':
+        return sendJson(req, res, 200, tokens.openidConfiguration());
+      case '/openid/v1/jwks':
+        return sendJson(req, res, 200, tokens.jwks(), 'application/jwk-set+json');
       case '/openapi/v3':
         return sendJson(req, res, 200, openapiV3Index());
       case '/cacerts':
@@ -165,7 +170,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return sendJson(req, res, 200, l);
       }
       case 'resource': {
-        const ctx: Ctx = { req, res, url, rr: parsed.req, registries };
+        const ctx: Ctx = { req, res, url, rr: parsed.req, registries, tokens };
         return handleResource(ctx);
       }
       default:
@@ -184,7 +189,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   async function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (!authenticated(req, token)) throw unauthorized();
+    if (!(await authn.authenticate(req))) throw unauthorized();
     const url = new URL(req.url ?? '/', 'https://kite');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const parsed = parsePath(req.method ?? 'GET', path, url.searchParams);
@@ -214,7 +219,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
-/** What exists at first start: the system namespaces and the `kubernetes` service. */
+/** A cached binary document, gzipped when the client takes it (as sendJson does for JSON). */
+function sendBytes(req: IncomingMessage, res: ServerResponse, doc: { body: Buffer; etag: string }, contentType: string): void {
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const payload = gzip ? gzipSync(doc.body, { level: 1 }) : doc.body;
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': payload.length, ETag: doc.etag, Vary: 'Accept', 'Cache-Control': 'no-cache, private', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+  res.end(req.method === 'HEAD' ? undefined : payload);
+}
+
 /** The address other components reach this server at (kube-apiserver's --advertise-address). */
 function advertiseAddress(bind: string): string {
   if (bind !== '0.0.0.0' && bind !== '::') return bind;
@@ -223,6 +235,7 @@ function advertiseAddress(bind: string): string {
 }
 
 
+/** What exists at first start: the system namespaces and the `kubernetes` service. */
 async function bootstrap(registries: Registries, kubernetesIp: string, port: number, advertise: string): Promise<void> {
   const nsInfo = findResource('', 'v1', 'namespaces')!;
   const nsReg = registries.get(nsInfo);

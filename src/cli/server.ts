@@ -87,6 +87,7 @@ export async function runServer(argv: string[]): Promise<number> {
     disabledControllers: new Set(values['disable-controllers']!.split(',').map((s) => s.trim()).filter(Boolean)),
     nodeMonitorGracePeriodMs: parseDuration(values['node-monitor-grace-period']!),
     defaultUnreachableTolerationSeconds: tolerationSeconds,
+    rootCaPem: pki.caCertPem,
     log,
   });
   const kubeconfigPath = resolve(values['write-kubeconfig'] ?? join(dataDir, 'kubeconfig.yaml'));

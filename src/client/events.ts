@@ -20,14 +20,15 @@ export class EventRecorder {
     private readonly host?: string,
   ) {}
 
-  /** Fire and forget: an event that cannot be written must never fail the caller's reconcile. */
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void {
-    void this.record(obj, type, reason, message).catch(() => undefined);
+  /** Fire and forget: an event that cannot be written must never fail the caller's reconcile.
+   *  `fieldPath` names the part of the object the event is about (the kubelet's `spec.containers{app}`). */
+  event(obj: KubeObject, type: EventType, reason: string, message: string, fieldPath?: string): void {
+    void this.record(obj, type, reason, message, fieldPath).catch(() => undefined);
   }
 
-  async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+  async record(obj: KubeObject, type: EventType, reason: string, message: string, fieldPath?: string): Promise<void> {
     const namespace = obj.metadata.namespace || 'default';
-    const key = `${obj.kind}/${namespace}/${obj.metadata.name}/${obj.metadata.uid}/${reason}/${message}`;
+    const key = `${obj.kind}/${namespace}/${obj.metadata.name}/${obj.metadata.uid}/${fieldPath ?? ''}/${reason}/${message}`;
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const prev = this.recent.get(key);
     if (prev && Date.now() - prev.at < SERIES_WINDOW_MS) {
@@ -52,6 +53,7 @@ export class EventRecorder {
         namespace: obj.metadata.namespace,
         uid: obj.metadata.uid,
         resourceVersion: obj.metadata.resourceVersion,
+        ...(fieldPath ? { fieldPath } : {}),
       },
       reason,
       message,

@@ -5,12 +5,13 @@ import { batchControllers } from './batch/index.js';
 import { nodesControllers } from './nodes/index.js';
 import { appsControllers } from './apps/index.js';
 import { storageControllers } from './storage/index.js';
+import { RootCACertPublisher } from './lifecycle/rootcacertpublisher.js';
 
 // kube-controller-manager's role inside `kite server`: every controller, over shared informers, each one
 // switchable off by name (--disable-controllers).
 
 export function allControllers(): Controller[] {
-  return [...workloadsControllers(), ...appsControllers(), ...lifecycleControllers(), ...nodesControllers(), ...batchControllers(), ...storageControllers()];
+  return [...workloadsControllers(), ...appsControllers(), ...lifecycleControllers(), ...nodesControllers(), ...batchControllers(), ...storageControllers(), new RootCACertPublisher()];
 }
 
 export function startControllers(ctx: ControllerContext, disabled: Set<string>): Controller[] {

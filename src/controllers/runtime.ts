@@ -13,6 +13,8 @@ export interface ControllerOptions {
   nodeMonitorGracePeriodMs: number;
   /** Toleration added to pods for not-ready/unreachable nodes (default 300 s). */
   defaultUnreachableTolerationSeconds: number;
+  /** The cluster CA (PEM) the root-ca-cert-publisher copies into every namespace's kube-root-ca.crt. */
+  rootCaPem?: string;
 }
 
 export interface ControllerContext {

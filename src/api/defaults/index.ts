@@ -90,8 +90,10 @@ const INITIAL_STATUS: Record<string, () => Obj> = {
   'policy/PodDisruptionBudget': () => ({ disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 }),
   '/Service': () => ({ loadBalancer: {} }),
   'networking.k8s.io/Ingress': () => ({ loadBalancer: {} }),
-  '/PersistentVolumeClaim': () => ({}),
-  '/PersistentVolume': () => ({}),
+  // A claim waits for a volume; a volume is Pending until the PV controller finds it Available (1.32 also
+  // stamps the phase's transition time, PersistentVolumeLastPhaseTransitionTime being GA).
+  '/PersistentVolumeClaim': () => ({ phase: 'Pending' }),
+  '/PersistentVolume': () => ({ phase: 'Pending', lastPhaseTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }),
   '/ResourceQuota': () => ({}),
 };
 

@@ -23,8 +23,22 @@ export interface AdmissionOptions {
 /** Reads the cluster's PriorityClasses (the Priority plugin resolves priorityClassName through them). */
 export type PriorityClassSource = () => Promise<KubeObject[]>;
 
+/** Reads the cluster's StorageClasses (the DefaultStorageClass plugin picks the default among them). */
+export type StorageClassSource = () => Promise<KubeObject[]>;
+
+const DEFAULT_CLASS_ANNOTATIONS = ['storageclass.kubernetes.io/is-default-class', 'storageclass.beta.kubernetes.io/is-default-class'];
+
+/** The default StorageClass's name: among classes annotated as default, the newest; on a tie the first by name. */
+export function defaultStorageClassName(classes: KubeObject[]): string | undefined {
+  const defaults = classes.filter((sc) => DEFAULT_CLASS_ANNOTATIONS.some((a) => sc.metadata.annotations?.[a] === 'true'));
+  const created = (sc: KubeObject) => Date.parse(sc.metadata.creationTimestamp ?? '') || 0;
+  defaults.sort((a, b) => created(b) - created(a) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  return defaults[0]?.metadata.name;
+}
+
 export class AdmissionChain implements Admission {
   private priorityClasses: PriorityClassSource = async () => [];
+  private storageClasses: StorageClassSource = async () => [];
 
   constructor(
     private readonly services: ServiceAllocator,
@@ -35,8 +49,18 @@ export class AdmissionChain implements Admission {
     this.priorityClasses = src;
   }
 
-  private async createContext(info: ResourceInfo): Promise<CreateContext> {
+  setStorageClassSource(src: StorageClassSource): void {
+    this.storageClasses = src;
+  }
+
+  private async createContext(info: ResourceInfo, obj: KubeObject): Promise<CreateContext> {
     const ctx: CreateContext = { defaultTolerationSeconds: this.opts.defaultTolerationSeconds };
+    if (info.kind === 'PersistentVolumeClaim' && !info.group) {
+      // Only a claim that names no class at all gets the default; storageClassName "" asks for none.
+      const spec = obj.spec as { storageClassName?: string | null } | undefined;
+      if (spec?.storageClassName === undefined || spec.storageClassName === null) ctx.defaultStorageClassName = defaultStorageClassName(await this.storageClasses());
+      return ctx;
+    }
     if (info.kind !== 'Pod' || info.group) return ctx;
     const all = await this.priorityClasses();
     const classes: PriorityClassInfo[] = all.map((pc) => ({
@@ -54,7 +78,7 @@ export class AdmissionChain implements Admission {
   async mutate(op: Operation, info: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean, subresource?: string): Promise<void> {
     const version = info.storageVersion ?? info.version;
     applyDefaults(info.group, version, info.kind, obj);
-    if (op === 'create') prepareForCreate(info.group, version, info.kind, obj, await this.createContext(info));
+    if (op === 'create') prepareForCreate(info.group, version, info.kind, obj, await this.createContext(info, obj));
     else if (op === 'update' && old && !systemWrite(subresource)) prepareForUpdate(info.group, version, info.kind, obj, old);
     if (info.kind === 'Service' && !info.group && op !== 'delete' && !systemWrite(subresource)) {
       this.services.allocate(obj, old);
