@@ -26,6 +26,11 @@ export interface PodNetworkRequest {
   podNamespace: string;
   podUid: string;
   portMappings: PortMapping[];
+  /**
+   * The caller brought the namespace's lo up itself (in the process that created the namespace), so the loopback
+   * plugin, which does only that, need not run: one process less per pod.
+   */
+  loopbackUp?: boolean;
 }
 
 export interface PodAttachment {
@@ -38,7 +43,8 @@ export interface PodAttachment {
 interface CacheEntry {
   netnsPath: string;
   args: Record<string, string>;
-  loopback: Record<string, unknown>;
+  /** Absent when the loopback plugin was not run (lo brought up by the runtime). */
+  loopback?: Record<string, unknown>;
   list: NetConfList;
   result?: CniResult;
   portMappings: Array<Record<string, unknown>>;
@@ -102,14 +108,14 @@ export class PodNetwork {
     const entry: CacheEntry = {
       netnsPath: req.netnsPath,
       args: { K8S_POD_NAMESPACE: req.podNamespace, K8S_POD_NAME: req.podName, K8S_POD_INFRA_CONTAINER_ID: req.sandboxId, K8S_POD_UID: req.podUid },
-      loopback: { cniVersion: CNI_VERSION, name: `${this.name}-loopback`, type: 'loopback' },
+      ...(req.loopbackUp ? {} : { loopback: { cniVersion: CNI_VERSION, name: `${this.name}-loopback`, type: 'loopback' } }),
       list: this.networkList(hostPorts.length > 0),
       portMappings: hostPorts.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol.toLowerCase(), ...(p.hostIP ? { hostIP: p.hostIP } : {}) })),
     };
     // Cache before ADD: if the agent dies half-way, DEL still knows what to undo.
     await this.writeCache(req.sandboxId, entry);
     try {
-      await invokePlugin(this.pluginDir, 'ADD', entry.loopback, { containerId: req.sandboxId, netns: req.netnsPath, ifName: 'lo', args: entry.args });
+      if (entry.loopback) await invokePlugin(this.pluginDir, 'ADD', entry.loopback, { containerId: req.sandboxId, netns: req.netnsPath, ifName: 'lo', args: entry.args });
       let prev: CniResult | undefined;
       for (const plugin of entry.list.plugins) {
         prev = await invokePlugin(this.pluginDir, 'ADD', this.pluginConf(entry, plugin, prev), { containerId: req.sandboxId, netns: req.netnsPath, ifName: 'eth0', args: entry.args });
@@ -138,7 +144,7 @@ export class PodNetwork {
     for (const plugin of [...entry.list.plugins].reverse()) {
       await invokePlugin(this.pluginDir, 'DEL', this.pluginConf(entry, plugin, entry.result), req).catch((e: Error) => errors.push(e.message));
     }
-    await invokePlugin(this.pluginDir, 'DEL', entry.loopback, { ...req, ifName: 'lo' }).catch(() => undefined);
+    if (entry.loopback) await invokePlugin(this.pluginDir, 'DEL', entry.loopback, { ...req, ifName: 'lo' }).catch(() => undefined);
     if (errors.length) throw new Error(`pod network teardown incomplete (will retry): ${errors.join('; ')}`);
     await rm(this.cachePath(sandboxId), { force: true });
   }

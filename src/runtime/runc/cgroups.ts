@@ -43,18 +43,20 @@ export async function controllerDir(controller: string, cgroupPath: string): Pro
 
 /** Creates the cgroup in every hierarchy. cpuset levels get their parent's cpus/mems, or no task could join. */
 export async function ensureCgroup(cgroupPath: string): Promise<void> {
-  for (const h of await cgroupHierarchies()) {
-    const parts = cgroupPath.split('/').filter(Boolean);
-    let dir = h.mountPoint;
-    for (const part of parts) {
-      const parent = dir;
-      dir = join(dir, part);
-      await mkdir(dir, { recursive: true });
-      if (h.controllers.includes('cpuset')) {
-        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-          const cur = (await readFile(join(dir, f), 'utf8').catch(() => '')).trim();
-          if (!cur) await writeFile(join(dir, f), await readFile(join(parent, f), 'utf8')).catch(() => undefined);
-        }
+  // Hierarchies are independent: create the path in all of them at once.
+  await Promise.all((await cgroupHierarchies()).map((h) => ensureIn(h, cgroupPath)));
+}
+
+async function ensureIn(h: CgroupHierarchy, cgroupPath: string): Promise<void> {
+  let dir = h.mountPoint;
+  for (const part of cgroupPath.split('/').filter(Boolean)) {
+    const parent = dir;
+    dir = join(dir, part);
+    await mkdir(dir, { recursive: true });
+    if (h.controllers.includes('cpuset')) {
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        const cur = (await readFile(join(dir, f), 'utf8').catch(() => '')).trim();
+        if (!cur) await writeFile(join(dir, f), await readFile(join(parent, f), 'utf8')).catch(() => undefined);
       }
     }
   }
@@ -80,9 +82,7 @@ export async function applyResources(cgroupPath: string, r: ContainerResources):
  */
 export async function removeCgroup(cgroupPath: string): Promise<void> {
   const busy: string[] = [];
-  for (const h of await cgroupHierarchies()) {
-    await removeTree(join(h.mountPoint, cgroupPath), busy);
-  }
+  await Promise.all((await cgroupHierarchies()).map((h) => removeTree(join(h.mountPoint, cgroupPath), busy)));
   if (busy.length) throw new Error(`cgroup still has processes, kill them first: ${busy.join(', ')}`);
 }
 

@@ -50,6 +50,23 @@ export async function mountOverlay(lowerDirs: string[], upper: string, work: str
   await runOk('mount', ['-t', 'overlay', '-o', opts, 'overlay', target]);
 }
 
+/**
+ * Unmounts each of these paths that is a mount point, with one `umount` for all of them (every process spawned
+ * blocks the agent's event loop for a few ms); a path that stays mounted gets its own try, then a lazy unmount.
+ */
+export async function unmountPaths(paths: string[]): Promise<void> {
+  const mounted = new Set(await mountPoints());
+  const targets = paths.filter((p) => mounted.has(p));
+  if (!targets.length) return;
+  const r = await run('umount', targets);
+  if (r.code === 0) return;
+  const still = new Set(await mountPoints());
+  for (const p of targets) {
+    if (!still.has(p)) continue;
+    if ((await run('umount', [p])).code !== 0) await run('umount', ['-l', p]);
+  }
+}
+
 /** Unmounts every mount at or below path, deepest first. A mount still busy is detached (lazy) rather than left. */
 export async function unmountAll(path: string): Promise<void> {
   const points = (await mountsUnder(path)).sort((a, b) => b.length - a.length);

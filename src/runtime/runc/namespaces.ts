@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountPoints } from './mounts.js';
+import { mountPoints, unmountPaths } from './mounts.js';
 import { minimalEnv, runOk } from './proc.js';
 
 // A pod sandbox is a set of persistent namespaces rather than a pause container: each namespace is pinned by an
@@ -15,33 +15,47 @@ export interface PodNamespaces {
   uts?: string;
 }
 
-/** Creates the pod's ipc namespace, and net + uts (with the pod's hostname) unless the pod uses the host network. */
-export async function createPodNamespaces(nsDir: string, id: string, opts: { hostNetwork: boolean; hostname: string }): Promise<PodNamespaces> {
+/**
+ * Creates the pod's ipc namespace, and net + uts (with the pod's hostname) unless the pod uses the host network.
+ * One process does all of it, because each process the agent spawns blocks its event loop for a few ms (fork):
+ * unshare binds the new namespaces onto the files, then a shell inside them sets the hostname, brings the
+ * loopback interface up (what the CNI loopback plugin does) and mounts the pod's /dev/shm tmpfs (unshare makes no
+ * mount namespace, so that mount is the host's, as a separate `mount` would make it).
+ */
+export async function createPodNamespaces(
+  nsDir: string,
+  id: string,
+  opts: { hostNetwork: boolean; hostname: string; shm?: { path: string; options: string } },
+): Promise<PodNamespaces> {
   const files: PodNamespaces = { ipc: join(nsDir, `${id}-ipc`) };
   if (!opts.hostNetwork) {
     files.net = join(nsDir, `${id}-net`);
     files.uts = join(nsDir, `${id}-uts`);
   }
   const args: string[] = [];
+  const creating: Promise<void>[] = [];
   for (const [kind, path] of [['net', files.net], ['ipc', files.ipc], ['uts', files.uts]] as const) {
     if (!path) continue;
-    await writeFile(path, '');
+    creating.push(writeFile(path, ''));
     args.push(`--${kind}=${path}`);
   }
-  // unshare binds the new namespaces onto the files, then runs hostname inside the new UTS namespace.
-  if (files.uts) await runOk('unshare', [...args, 'hostname', opts.hostname]);
-  else await runOk('unshare', [...args, 'true']);
+  await Promise.all(creating);
+  const shm = opts.shm && !(await mountPoints()).includes(opts.shm.path) ? opts.shm : undefined;
+  const script = [
+    'set -e',
+    'if [ -n "$1" ]; then hostname "$1"; fi',
+    'if [ -n "$2" ]; then ip link set lo up; fi',
+    'if [ -n "$3" ]; then mount -t tmpfs -o "$4" tmpfs "$3"; fi',
+  ].join('\n');
+  await runOk('unshare', [...args, '/bin/sh', '-c', script, 'pod-namespaces', files.uts ? opts.hostname : '', files.net ? 'lo' : '', shm?.path ?? '', shm?.options ?? '']);
   return files;
 }
 
 /** Unmounts and deletes namespace files. A namespace is freed once no mount and no process pins it. */
 export async function removeNamespaceFiles(paths: Array<string | undefined>): Promise<void> {
-  const mounted = new Set(await mountPoints());
-  for (const p of paths) {
-    if (!p) continue;
-    if (mounted.has(p)) await runOk('umount', [p]).catch(() => runOk('umount', ['-l', p]));
-    await rm(p, { force: true });
-  }
+  const files = paths.filter((p): p is string => !!p);
+  await unmountPaths(files);
+  await Promise.all(files.map((p) => rm(p, { force: true })));
 }
 
 export interface PauseProcess {

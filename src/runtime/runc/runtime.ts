@@ -20,7 +20,7 @@ import type {
 } from '../interface.js';
 import { applyResources, cgroupHierarchies, ensureCgroup, readCgroupStats, removeCgroup } from './cgroups.js';
 import { readExit, startConmon, type ExitInfo } from './conmon.js';
-import { ensurePrivateMountDir, mountOverlay, mountsUnder, mountTmpfs, unmountAll } from './mounts.js';
+import { ensurePrivateMountDir, mountOverlay, mountsUnder, unmountAll, unmountPaths } from './mounts.js';
 import { createPodNamespaces, removeNamespaceFiles, startPause, stopPause } from './namespaces.js';
 import { hostNetworkHostsFile, hostsFile, resolvConf } from './podfiles.js';
 import { killPidFile, run, runOk } from './proc.js';
@@ -80,6 +80,8 @@ class RuncRuntime implements RuntimeService {
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Containers runc no longer knows (deleted by us); forgotten when the container is removed. */
+  private readonly runcDeleted = new Set<string>();
   private watcher?: FSWatcher;
   private poller?: NodeJS.Timeout;
   private closed = false;
@@ -170,18 +172,30 @@ class RuncRuntime implements RuntimeService {
     this.sandboxes.set(id, rec);
     await this.store.saveSandbox(rec);
     try {
-      await ensureCgroup(rec.cgroupPath);
-      if (config.resources) await applyResources(rec.cgroupPath, config.resources);
-      await mountTmpfs(join(dir, 'shm'), 'mode=1777,size=65536k,nosuid,nodev,noexec');
-      const ns = await createPodNamespaces(this.nsDir, id, { hostNetwork: config.hostNetwork, hostname: config.hostname });
+      // The cgroup (files only) and the namespaces with the /dev/shm tmpfs (one process) do not depend on each other.
+      const cgroup = (async () => {
+        await ensureCgroup(rec.cgroupPath);
+        if (config.resources) await applyResources(rec.cgroupPath, config.resources);
+      })();
+      const [, ns] = await Promise.all([
+        cgroup,
+        createPodNamespaces(this.nsDir, id, {
+          hostNetwork: config.hostNetwork,
+          hostname: config.hostname,
+          shm: { path: join(dir, 'shm'), options: 'mode=1777,size=65536k,nosuid,nodev,noexec' },
+        }),
+      ]);
       rec.ns = { ...ns };
       await this.store.saveSandbox(rec);
 
       if (config.hostNetwork) {
         rec.ip = this.opts.nodeIP;
-        await writeFile(join(dir, 'hostname'), `${osHostname()}\n`);
-        await writeFile(join(dir, 'hosts'), hostNetworkHostsFile(await readFile('/etc/hosts', 'utf8').catch(() => ''), config));
-        await writeFile(join(dir, 'resolv.conf'), await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+        const [hosts, resolv] = await Promise.all([readFile('/etc/hosts', 'utf8').catch(() => ''), readFile('/etc/resolv.conf', 'utf8').catch(() => '')]);
+        await Promise.all([
+          writeFile(join(dir, 'hostname'), `${osHostname()}\n`),
+          writeFile(join(dir, 'hosts'), hostNetworkHostsFile(hosts, config)),
+          writeFile(join(dir, 'resolv.conf'), resolv),
+        ]);
       } else {
         const att = await this.net.setUp({
           sandboxId: id,
@@ -190,12 +204,16 @@ class RuncRuntime implements RuntimeService {
           podNamespace: config.namespace,
           podUid: config.podUid,
           portMappings: config.portMappings,
+          // createPodNamespaces brought lo up in the same process that made the namespace.
+          loopbackUp: true,
         });
         rec.ip = att.ip;
         rec.hostVeth = att.hostVeth;
-        await writeFile(join(dir, 'hostname'), `${config.hostname}\n`);
-        await writeFile(join(dir, 'hosts'), hostsFile(config, att.ip));
-        await writeFile(join(dir, 'resolv.conf'), resolvConf(config.dns));
+        await Promise.all([
+          writeFile(join(dir, 'hostname'), `${config.hostname}\n`),
+          writeFile(join(dir, 'hosts'), hostsFile(config, att.ip)),
+          writeFile(join(dir, 'resolv.conf'), resolvConf(config.dns)),
+        ]);
       }
       if (config.shareProcessNamespace) {
         rec.ns.pid = join(this.nsDir, `${id}-pid`);
@@ -235,7 +253,10 @@ class RuncRuntime implements RuntimeService {
       if (!rec) return;
       await this.stopSandboxLocked(id);
       for (const c of this.containersOf(id)) await this.removeContainer(c.id);
-      await removeNamespaceFiles([rec.ns.net, rec.ns.ipc, rec.ns.uts, rec.ns.pid]);
+      // The namespace files and the shm tmpfs in one umount; unmountAll then finds anything else left under dir.
+      const nsFiles = [rec.ns.net, rec.ns.ipc, rec.ns.uts, rec.ns.pid].filter((p): p is string => !!p);
+      await unmountPaths([...nsFiles, join(rec.dir, 'shm')]);
+      await removeNamespaceFiles(nsFiles);
       await unmountAll(rec.dir);
       // The pod cgroup is the pod's, not the sandbox's: keep it while another sandbox of the pod exists.
       const sharedWith = [...this.sandboxes.values()].some((s) => s.id !== id && s.config.podUid === rec.config.podUid);
@@ -290,15 +311,12 @@ class RuncRuntime implements RuntimeService {
       bundle,
     };
     try {
-      for (const d of ['rootfs', 'upper', 'work']) await mkdir(join(bundle, d), { recursive: true });
-      await mkdir(dirname(config.logPath), { recursive: true });
+      const persistDir = join(this.persistRoot, id);
+      await Promise.all([...['rootfs', 'upper', 'work'].map((d) => mkdir(join(bundle, d), { recursive: true })), mkdir(dirname(config.logPath), { recursive: true }), mkdir(persistDir, { recursive: true })]);
       await mountOverlay(this.opts.images.layerDirs(config.image), join(bundle, 'upper'), join(bundle, 'work'), rootfs);
       const sec = config.security;
-      const user = resolveUser(
-        { runAsUser: sec.runAsUser, runAsGroup: sec.runAsGroup, supplementalGroups: sec.supplementalGroups, imageUser: config.imageUser },
-        await readRootfsFile(rootfs, 'etc/passwd'),
-        await readRootfsFile(rootfs, 'etc/group'),
-      );
+      const [passwd, group] = await Promise.all([readRootfsFile(rootfs, 'etc/passwd'), readRootfsFile(rootfs, 'etc/group')]);
+      const user = resolveUser({ runAsUser: sec.runAsUser, runAsGroup: sec.runAsGroup, supplementalGroups: sec.supplementalGroups, imageUser: config.imageUser }, passwd, group);
       const spec = buildSpec({
         config,
         user,
@@ -309,11 +327,8 @@ class RuncRuntime implements RuntimeService {
         hostDevices: sec.privileged ? await hostDevices() : undefined,
         allCapabilities: this.allCapabilities,
       });
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
-      await this.store.saveContainer(rec);
+      await Promise.all([writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 1)), this.store.saveContainer(rec)]);
       this.containers.set(id, rec);
-      const persistDir = join(this.persistRoot, id);
-      await mkdir(persistDir, { recursive: true });
       const started = await startConmon({
         id,
         name: config.name,
@@ -334,6 +349,7 @@ class RuncRuntime implements RuntimeService {
     } catch (e) {
       this.containers.delete(id);
       await this.destroyBundle(rec).catch(() => undefined);
+      this.runcDeleted.delete(id);
       throw e;
     }
   }
@@ -388,6 +404,7 @@ class RuncRuntime implements RuntimeService {
       await this.withLock(`ctr:${id}`, async () => {
         await this.destroyBundle(rec);
         this.containers.delete(id);
+        this.runcDeleted.delete(id);
         this.emit({ type: 'ContainerRemoved', containerId: id, sandboxId: rec.sandboxId });
       });
     })();
@@ -582,11 +599,12 @@ class RuncRuntime implements RuntimeService {
   }
 
   private async runcDelete(id: string): Promise<void> {
+    // stopContainer, removeContainer and destroyBundle each make sure runc's state is gone: ask runc once.
+    if (this.runcDeleted.has(id)) return;
     const r = await run(this.runc, ['--root', this.runcRoot, 'delete', id]);
-    if (r.code === 0) return;
     const msg = r.stderr.toString();
-    if (/does not exist|not found/i.test(msg)) return;
-    throw new Error(`runc delete ${id.slice(0, 12)} failed: ${msg.trim()}`);
+    if (r.code !== 0 && !/does not exist|not found/i.test(msg)) throw new Error(`runc delete ${id.slice(0, 12)} failed: ${msg.trim()}`);
+    this.runcDeleted.add(id);
   }
 
   private async runcState(id: string): Promise<string | undefined> {
