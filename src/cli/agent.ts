@@ -204,7 +204,8 @@ async function startNodeServices(o: { server: ClientConfig; nodeName: string; da
     }
   };
   await start('proxy', async () => {
-    const proxy = await startServiceProxy({ client, nodeName: o.nodeName, nodeIPs: [nodeIP], serviceCidr: f['service-cidr'] ?? '10.43.0.0/16', bridge: f['cni-bridge'] ?? 'kite0', log: o.log });
+    const bridge = f['cni-bridge'] ?? 'kite0';
+    const proxy = await startServiceProxy({ client, nodeName: o.nodeName, nodeIPs: [nodeIP], serviceCidr: f['service-cidr'] ?? '10.43.0.0/16', bridge, tableName: proxyTableName(bridge), log: o.log });
     return () => proxy.stop();
   });
   await start('dns', async () => {
@@ -235,6 +236,15 @@ async function startNodeServices(o: { server: ClientConfig; nodeName: string; da
       client.close();
     },
   };
+}
+
+/**
+ * The service proxy's nft table belongs to the node's pod network, so it is named after the pod bridge:
+ * two agents on one host (a test cluster beside a real node) must not load or delete each other's table.
+ * The default bridge keeps the plain name "kite".
+ */
+export function proxyTableName(bridge: string): string {
+  return bridge === 'kite0' ? 'kite' : `kite_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
 function portFlag(f: NodeFlags, name: 'dns-port' | 'ingress-http-port' | 'ingress-https-port', fallback: string): number {

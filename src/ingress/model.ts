@@ -84,7 +84,7 @@ interface ServiceSpec {
 interface SliceShape {
   addressType?: string;
   ports?: Array<{ name?: string; port?: number; protocol?: string }>;
-  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean; terminating?: boolean } }>;
+  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean } }>;
 }
 
 const NOT_FOUND: Target = { status: 404 };
@@ -105,21 +105,26 @@ function formatEndpoint(ip: string, port: number): string {
 }
 
 /** Ready, non-terminating endpoint addresses of one service port: the pods, not the ClusterIP, so that a
- *  pod leaving the slices leaves the upstream at the next sync, without waiting for the service proxy. */
+ *  pod leaving the slices leaves the upstream at the next sync, without waiting for the service proxy.
+ *  When none is ready, the terminating ones that still serve (in their preStop hook while a replacement
+ *  starts) take the requests rather than a 503, as the service proxy does (KEP-1669). */
 export function endpointsOf(slices: KubeObject[], portName: string): string[] {
-  const out = new Set<string>();
+  const ready = new Set<string>();
+  const servingTerminating = new Set<string>();
   for (const s of slices) {
     const slice = s as unknown as SliceShape;
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
     const sp = slice.ports?.find((p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === 'TCP');
     if (!sp?.port) continue;
     for (const ep of slice.endpoints ?? []) {
-      if (ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
       const ip = ep.addresses?.[0];
-      if (ip) out.add(formatEndpoint(ip, sp.port));
+      if (!ip) continue;
+      const c = ep.conditions ?? {};
+      if (c.ready !== false && c.terminating !== true) ready.add(formatEndpoint(ip, sp.port));
+      else if (c.terminating === true && c.serving !== false) servingTerminating.add(formatEndpoint(ip, sp.port));
     }
   }
-  return [...out].sort();
+  return [...(ready.size > 0 ? ready : servingTerminating)].sort();
 }
 
 class Builder {

@@ -25,7 +25,7 @@ export interface ServicePortInfo {
   internalLocal: boolean;
   /** Seconds a client stays with its endpoint (sessionAffinity ClientIP); undefined for no affinity. */
   affinityTimeout?: number;
-  /** Ready, not terminating, de-duplicated and sorted by ip:port. */
+  /** Ready, not terminating (or, when none is, the serving terminating ones), de-duplicated and sorted by ip:port. */
   endpoints: ProxyEndpoint[];
 }
 
@@ -66,7 +66,7 @@ interface SvcSpec {
 interface SliceSpec {
   addressType?: string;
   ports?: Array<{ name?: string; port?: number; protocol?: string }>;
-  endpoints?: Array<{ addresses?: string[]; nodeName?: string; conditions?: { ready?: boolean; terminating?: boolean } }>;
+  endpoints?: Array<{ addresses?: string[]; nodeName?: string; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean } }>;
 }
 
 interface EndpointsSpec {
@@ -92,20 +92,25 @@ export function isOurLoadBalancer(svc: KubeObject): boolean {
 const samePortName = (a: string | undefined, b: string | undefined) => (a ?? '') === (b ?? '');
 
 function endpointsFromSlices(slices: KubeObject[], portName: string | undefined, protocol: Protocol): ProxyEndpoint[] {
-  const out: ProxyEndpoint[] = [];
+  const ready: ProxyEndpoint[] = [];
+  const servingTerminating: ProxyEndpoint[] = [];
   for (const s of slices) {
     const slice = s as unknown as SliceSpec;
     if (slice.addressType !== 'IPv4') continue;
     const sp = slice.ports?.find((p) => samePortName(p.name, portName) && protocolOf(p.protocol) === protocol);
     if (!sp?.port) continue;
     for (const ep of slice.endpoints ?? []) {
-      // As kube-proxy: an unset ready condition means ready; terminating endpoints take no new connections.
-      if (ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
       const ip = ep.addresses?.[0];
-      if (isIPv4(ip)) out.push({ ip, port: sp.port, nodeName: ep.nodeName });
+      if (!isIPv4(ip)) continue;
+      const c = ep.conditions ?? {};
+      // As kube-proxy: unset ready/serving conditions mean true; terminating endpoints take no new connections...
+      if (c.ready !== false && c.terminating !== true) ready.push({ ip, port: sp.port, nodeName: ep.nodeName });
+      else if (c.terminating === true && c.serving !== false) servingTerminating.push({ ip, port: sp.port, nodeName: ep.nodeName });
     }
   }
-  return out;
+  // ...unless none is ready: then the ones still serving (a pod in its preStop hook while its replacement
+  // starts) take the traffic rather than a reject (KEP-1669, proxying terminating endpoints).
+  return ready.length > 0 ? ready : servingTerminating;
 }
 
 function endpointsFromEndpoints(eps: KubeObject, portName: string | undefined, protocol: Protocol): ProxyEndpoint[] {

@@ -22,6 +22,8 @@ export interface Cluster {
   kubeconfig: string;
   port: number;
   url: string;
+  /** With an agent: the ports its ingress controller listens on (HTTP and HTTPS, on every address). */
+  ingress?: { http: number; https: number };
   logs(): string;
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
   /** A long-running kubectl (get -w, logs -f) whose output can be awaited. */
@@ -113,9 +115,16 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
   // Test agents get their own bridge, pod network and cgroup parent so they never meet a real node's, a
   // free streaming port, and a cluster DNS address inside the default service CIDR (10.43.0.0/16).
-  const agentArgs = opts.agent
-    ? ['--cni-bridge', 'kitee0', '--pod-cidr', '10.88.3.0/24', '--cgroup-parent', '/kite-test-e2e', '--kubelet-port', String(await freePort()), '--cluster-dns', '10.43.0.10', '--dns-port', String(await freePort()), '--ingress-http-port', String(await freePort()), '--ingress-https-port', String(await freePort()), ...(opts.agentArgs ?? [])]
+  const ingress = opts.agent ? { http: await freePort(), https: await freePort() } : undefined;
+  const agentArgs = ingress
+    ? ['--cni-bridge', 'kitee0', '--pod-cidr', '10.88.3.0/24', '--cgroup-parent', '/kite-test-e2e', '--kubelet-port', String(await freePort()), '--cluster-dns', '10.43.0.10', '--dns-port', String(await freePort()), '--ingress-http-port', String(ingress.http), '--ingress-https-port', String(ingress.https), ...(opts.agentArgs ?? [])]
     : ['--disable-agent'];
+  if (ingress) {
+    // A later flag wins, so the ports the agent really uses are the last ones given.
+    const last = (flag: string) => Number(agentArgs[agentArgs.lastIndexOf(flag) + 1]);
+    ingress.http = last('--ingress-http-port');
+    ingress.https = last('--ingress-https-port');
+  }
   const args = ['server', ...agentArgs, '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []), ...(opts.extraArgs ?? [])];
 
   const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: cacheDir };
@@ -160,6 +169,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     kubeconfig,
     port,
     url: `https://127.0.0.1:${port}`,
+    ingress,
     logs: () => output,
     kubectl: (a, o = {}) => run('kubectl', a, { ...o, env }),
     watch: (a) => streamCommand('kubectl', a, env),
