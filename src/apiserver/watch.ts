@@ -84,9 +84,20 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
     return t;
   };
   const send = (evs: WatchedEvent[]) => {
+    // One write to the socket (one TLS record) for the whole batch rather than one per event.
+    const corked = evs.length > 1 && !closed;
+    if (corked) res.cork();
+    try {
+      sendEach(evs);
+    } finally {
+      if (corked) res.uncork();
+    }
+  };
+  const sendEach = (evs: WatchedEvent[]) => {
     for (const ev of evs) {
       const now = matches(ev.object);
-      const before = ev.prev ? matches(ev.prev) : false;
+      // Without a selector every state matches: the previous one need not be decoded to know it did.
+      const before = ev.hasPrev && (!filter || matches(ev.prev!));
       lastRv = String(ev.revision);
       if (ev.type === 'MODIFIED') {
         if (now && before) write('MODIFIED', encode(ev.object));
@@ -107,7 +118,9 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
     if (rvParam === '' || rvParam === '0') {
       // Start with the state as it is: synthetic ADDED events, then changes after the list's revision.
       const list = await reg.list(namespace, { filter });
+      res.cork();
       for (const o of list.items) write('ADDED', encode(o));
+      res.uncork();
       from = list.revision;
       lastRv = String(from);
     } else {

@@ -40,7 +40,14 @@ export class Informer {
   constructor(
     private readonly client: RestClient,
     readonly info: ResourceInfo,
-    private readonly opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; log?: (msg: string) => void } = {},
+    private readonly opts: {
+      namespace?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      log?: (msg: string) => void;
+      /** Applied to every object before it is cached or handed to handlers (client-go's TransformFunc). */
+      transform?: (obj: KubeObject) => KubeObject;
+    } = {},
   ) {
     this.addIndexer('namespace', (o) => (o.metadata.namespace ? [o.metadata.namespace] : []));
   }
@@ -123,7 +130,7 @@ export class Informer {
             const rv = ev.object.metadata?.resourceVersion;
             if (rv) this.resourceVersion = rv;
             if (ev.type === 'BOOKMARK') return;
-            this.apply(ev.type, ev.object);
+            this.apply(ev.type, this.opts.transform ? this.opts.transform(ev.object) : ev.object);
           },
         );
         this.watch = handle;
@@ -147,7 +154,7 @@ export class Informer {
     const listed: KubeObject[] = [];
     do {
       const page = await this.client.list(this.info, this.opts.namespace, { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: 500, continue: cont });
-      listed.push(...page.items);
+      for (const o of page.items) listed.push(this.opts.transform ? this.opts.transform(o) : o);
       cont = page.metadata.continue;
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);
@@ -199,6 +206,16 @@ export class Informer {
   }
 }
 
+/**
+ * Controllers and the scheduler never read managedFields, and they are a large part of every cached object:
+ * drop them, as kube-scheduler and kube-controller-manager do with an informer transform. An update sent
+ * from such an object carries no managedFields, which the API server treats as "keep the stored ones".
+ */
+export function stripManagedFields(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
+}
+
 /** One informer per resource, shared by every controller in a process. */
 export class InformerFactory {
   private readonly informers = new Map<string, Informer>();
@@ -212,7 +229,7 @@ export class InformerFactory {
     const k = `${info.group}/${info.version}/${info.resource}`;
     let inf = this.informers.get(k);
     if (!inf) {
-      inf = new Informer(this.client, info, { log: this.log });
+      inf = new Informer(this.client, info, { log: this.log, transform: stripManagedFields });
       this.informers.set(k, inf);
     }
     return inf;

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../api/object.js';
@@ -112,12 +112,25 @@ export class RestClient {
     this.watchAgent = new Agent({ ...tls, keepAlive: false });
   }
 
+  /** Requests sent and not yet finished (queued in an agent included), so close() can end them all. */
+  private readonly inFlight = new Set<ClientRequest>();
+  private closed = false;
+
+  /**
+   * Ends every request in flight and refuses new ones. Destroying the agents alone is not enough: an agent
+   * opens a fresh connection for each request still queued on it as its sockets close, so a backlog of
+   * fire-and-forget requests (events) would keep a closed client busy long after its owner stopped.
+   */
   close(): void {
+    this.closed = true;
+    for (const req of [...this.inFlight]) req.destroy(new Error('the API client was closed'));
+    this.inFlight.clear();
     this.agent.destroy();
     this.watchAgent.destroy();
   }
 
   private send(method: string, path: string, body?: unknown, contentType = 'application/json', agent = this.agent): Promise<{ status: number; res: IncomingMessage }> {
+    if (this.closed) return Promise.reject(new Error(`the API client was closed: ${method} ${path} not sent`));
     const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(
@@ -138,6 +151,8 @@ export class RestClient {
         (res) => resolve({ status: res.statusCode ?? 0, res }),
       );
       req.on('error', reject);
+      this.inFlight.add(req);
+      req.once('close', () => this.inFlight.delete(req));
       req.end(payload);
     });
   }

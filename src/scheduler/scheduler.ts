@@ -170,7 +170,10 @@ export class Scheduler implements Controller {
     // long-running watches, and its requests queue behind them.
     const client = new RestClient({ ...ctx.client.config, userAgent: 'kube-scheduler' });
     const inf = schedulerInformers(ctx.informers);
-    this.attach(restApi(client, new EventRecorder(client, this.opts.schedulerName)), inf.lookups, ctx.log);
+    // Events have a pool of their own again, so that a burst of Scheduled events never delays a binding.
+    const eventClient = new RestClient({ ...ctx.client.config, userAgent: 'kube-scheduler' });
+    const api = restApi(client, new EventRecorder(eventClient, this.opts.schedulerName));
+    this.attach({ ...api, close: () => (api.close(), eventClient.close()) }, inf.lookups, ctx.log);
     inf.nodes.addHandlers({
       add: (o) => this.nodeAdded(o as unknown as Node),
       update: (a, b) => this.nodeUpdated(a as unknown as Node, b as unknown as Node),

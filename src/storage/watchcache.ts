@@ -293,6 +293,10 @@ class ResourceCache {
       if (rev <= floor) continue;
       this.revision = Math.max(this.revision, rev);
       const key = ev.kv.key;
+      // The previous value is the one cached (read back from the backend as a separate copy): keep one copy
+      // of it, so the history does not hold every object twice.
+      const cached = this.items.get(key);
+      if (cached && ev.prevKv && cached !== ev.prevKv && cached.modRevision === ev.prevKv.modRevision && cached.value === ev.prevKv.value) ev.prevKv = cached;
       if (ev.type === 'put') {
         if (!this.items.has(key)) this.sorted.splice(lowerBound(this.sorted, key), 0, key);
         this.items.set(key, ev.kv);

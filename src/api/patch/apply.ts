@@ -5,7 +5,7 @@ import type { Schema } from '../schema/types.js';
 import { patchBadRequest, patchInternal } from './errors.js';
 import { FieldSet, goJson, pathString, type FieldPath } from './fieldset.js';
 import { deepEqual, isJsonObject } from './json.js';
-import { capUpdateManagers, cloneManagers, decodeManagers, decodeManagersOrEmpty, describeManager, encodeManagers, managerKey, type Managers } from './managed.js';
+import { capUpdateManagers, cloneManagers, decodeManagers, decodeManagersOrEmpty, describeManager, encodeManagers, managerKey, updateStoredManagers, type Managers } from './managed.js';
 import { checkDuplicates, compareValues, ensureNamedFieldsAreMembers, mergeValues, removeItems, toFieldSet, type Comparison } from './typed.js';
 import { extension, registryWalker, type SchemaWalker } from './walker.js';
 
@@ -163,6 +163,19 @@ export function computeManagedFieldsForUpdate(
   const filter = opts.filter ?? defaultFieldFilter(subresource);
   let managed: Managers;
   const sent: unknown = newObj.metadata?.managedFields;
+  // The default filter drops every field under the top-level fields this write may not own: not comparing
+  // them at all gives the same sets, without walking a pod's status on every spec write and vice versa.
+  const skip = opts.filter ? [] : ignoredTopLevel(subresource);
+  const time = formatTime(now);
+  // The common case (a subresource write, or a write that sends back the managedFields it read): the stored
+  // entries are already valid and canonical, so only the owners of what changed are decoded and re-encoded.
+  const stored: unknown = oldObj?.metadata?.managedFields;
+  if (oldObj && (subresource || sent === undefined || (sent !== null && deepEqual(sent, stored)))) {
+    const cmp = compareForUpdate(w, sch, filter, oldObj, newObj, skip);
+    const changed = cmp.modified.union(cmp.added);
+    const res = updateStoredManagers(stored, changed, cmp.removed, changed.difference(STRIPPED), { manager: manager || 'unknown', apiVersion, subresource, time });
+    if (res) return res.count === 0 && oldObj.metadata?.uid ? undefined : res.entries;
+  }
   if (subresource) {
     managed = decodeManagersOrEmpty(oldObj?.metadata?.managedFields);
   } else if (isReset(sent)) {
@@ -172,10 +185,7 @@ export function computeManagedFieldsForUpdate(
     if (managed.size === 0) managed = decodeManagersOrEmpty(oldObj?.metadata?.managedFields);
   }
   if (managed.size === 0 && oldObj?.metadata?.uid) return undefined;
-  // The default filter drops every field under the top-level fields this write may not own: not comparing
-  // them at all gives the same sets, without walking a pod's status on every spec write and vice versa.
-  const skip = opts.filter ? [] : ignoredTopLevel(subresource);
-  recordUpdate(w, sch, filter, managed, oldObj, newObj, manager || 'unknown', apiVersion, subresource, formatTime(now), skip);
+  recordUpdate(w, sch, filter, managed, oldObj, newObj, manager || 'unknown', apiVersion, subresource, time, skip);
   capUpdateManagers(managed);
   return encodeManagers(managed);
 }
@@ -183,6 +193,13 @@ export function computeManagedFieldsForUpdate(
 function isReset(mf: unknown): boolean {
   if (!Array.isArray(mf)) return false;
   return mf.length === 0 || (mf.length === 1 && isJsonObject(mf[0]) && Object.keys(mf[0]).length === 0);
+}
+
+/** The fields an Update write added, modified and removed, narrowed to what it may own. */
+function compareForUpdate(w: SchemaWalker, schema: Schema | undefined, filter: FieldFilter, oldObj: KubeObject | JsonObject | undefined, newObj: KubeObject | JsonObject, skip: readonly string[]): Comparison {
+  const after = comparable(newObj, skip);
+  const before = oldObj ? comparable(oldObj, skip) : zeroLike(w, schema, after);
+  return filterComparison(compareValues(w, before, after, schema), filter);
 }
 
 function recordUpdate(
@@ -198,9 +215,7 @@ function recordUpdate(
   time: string,
   skip: readonly string[] = [],
 ): void {
-  const after = comparable(newObj, skip);
-  const before = oldObj ? comparable(oldObj, skip) : zeroLike(w, schema, after);
-  const cmp = filterComparison(compareValues(w, before, after, schema), filter);
+  const cmp = compareForUpdate(w, schema, filter, oldObj, newObj, skip);
   const changed = cmp.modified.union(cmp.added);
   for (const [k, m] of managed) {
     m.set = m.set.difference(changed).difference(cmp.removed);

@@ -1,4 +1,4 @@
-import type { ManagedFieldsEntry } from '../object.js';
+import type { JsonObject, ManagedFieldsEntry } from '../object.js';
 import { compareStrings, isJsonObject } from './json.js';
 import { decodeFieldsV1, encodeFieldsV1, FieldSet } from './fieldset.js';
 
@@ -131,4 +131,106 @@ export function capUpdateManagers(managers: Managers, max = MAX_UPDATE_MANAGERS)
     managers.delete(key);
     length--;
   }
+}
+
+// ---- the update fast path ---------------------------------------------------------------------------------------
+
+/**
+ * What an Update write did to the managers, applied straight to the stored managedFields entries: only the
+ * entries whose fields the write touched are decoded and re-encoded; the others are kept as stored. Gives
+ * exactly what decodeManagers → (drop `changed` and `removed` from every set, give `own` to the writer) →
+ * capUpdateManagers → encodeManagers gives, for entries as kite stores them (valid and canonical). Returns
+ * null when the entries need the general path: an invalid or duplicate entry, or more Update managers than
+ * capUpdateManagers keeps.
+ */
+export function updateStoredManagers(
+  entries: unknown,
+  changed: FieldSet,
+  removed: FieldSet,
+  own: FieldSet,
+  writer: { manager: string; apiVersion: string; subresource?: string; time: string },
+): { entries: ManagedFieldsEntry[] | undefined; count: number } | null {
+  if (entries === undefined || entries === null) return { entries: undefined, count: 0 };
+  if (!Array.isArray(entries)) return null;
+  const writerKey = managerKey(writer.manager, 'Update', writer.apiVersion, writer.subresource);
+  const keys = new Set<string>();
+  const out: Array<ManagedFieldsEntry & { operation: 'Apply' | 'Update' }> = [];
+  let writerSet: FieldSet | undefined;
+  let writerFound = false;
+  for (const e of entries as unknown[]) {
+    if (!isJsonObject(e)) return null;
+    const op = e.operation;
+    if (op !== 'Apply' && op !== 'Update') return null;
+    if (typeof e.apiVersion !== 'string' || e.apiVersion.length < 1 || e.fieldsType !== 'FieldsV1') return null;
+    const raw = e.fieldsV1;
+    if (raw !== undefined && raw !== null && !isJsonObject(raw)) return null;
+    const manager = typeof e.manager === 'string' ? e.manager : '';
+    const subresource = typeof e.subresource === 'string' && e.subresource ? e.subresource : undefined;
+    const time = typeof e.time === 'string' ? e.time : undefined;
+    const key = managerKey(manager, op, e.apiVersion, subresource);
+    if (keys.has(key)) return null;
+    keys.add(key);
+    const fields: JsonObject | undefined = isJsonObject(raw) && Object.keys(raw).length > 0 ? raw : undefined;
+    // Only an owner of something this write changed or removed loses fields (and needs decoding).
+    let set: FieldSet | undefined;
+    if (fields && (touches(changed, fields) || touches(removed, fields))) {
+      try {
+        set = decodeFieldsV1(fields).difference(changed).difference(removed);
+      } catch {
+        return null;
+      }
+    }
+    if (key === writerKey) {
+      writerFound = true;
+      if (!own.isEmpty()) {
+        try {
+          writerSet = own.union(set ?? (fields ? decodeFieldsV1(fields) : new FieldSet()));
+        } catch {
+          return null;
+        }
+        continue;
+      }
+    }
+    const encoded = set ? (set.isEmpty() ? undefined : encodeFieldsV1(set)) : fields;
+    if (!encoded) continue;
+    const entry: ManagedFieldsEntry & { operation: 'Apply' | 'Update' } = { manager, operation: op, apiVersion: e.apiVersion };
+    if (time) entry.time = time;
+    entry.fieldsType = 'FieldsV1';
+    entry.fieldsV1 = encoded;
+    if (subresource) entry.subresource = subresource;
+    out.push(entry);
+  }
+  const count = keys.size;
+  if (!own.isEmpty()) {
+    const entry: ManagedFieldsEntry & { operation: 'Apply' | 'Update' } = { manager: writer.manager, operation: 'Update', apiVersion: writer.apiVersion, time: writer.time, fieldsType: 'FieldsV1', fieldsV1: encodeFieldsV1(writerSet ?? own) };
+    if (writer.subresource) entry.subresource = writer.subresource;
+    out.push(entry);
+    if (!writerFound) keys.add(writerKey);
+  }
+  let updaters = 0;
+  for (const e of out) if (e.operation === 'Update') updaters++;
+  if (updaters > MAX_UPDATE_MANAGERS) return null;
+  if (out.length === 0) return { entries: undefined, count };
+  out.sort(
+    (p, q) =>
+      compareStrings(p.operation, q.operation) ||
+      seconds(p.time) - seconds(q.time) ||
+      compareStrings(p.manager ?? '', q.manager ?? '') ||
+      compareStrings(p.apiVersion ?? '', q.apiVersion ?? '') ||
+      compareStrings(p.subresource ?? '', q.subresource ?? ''),
+  );
+  return { entries: out, count };
+}
+
+/** Whether any member of `set` is a member of the FieldsV1 object `fields` (then that owner loses it). */
+function touches(set: FieldSet, fields: JsonObject): boolean {
+  for (const pe of set.members) {
+    const v = fields[pe];
+    if (isJsonObject(v) && (Object.prototype.hasOwnProperty.call(v, '.') || Object.keys(v).length === 0)) return true;
+  }
+  for (const [pe, c] of set.children) {
+    const v = fields[pe];
+    if (isJsonObject(v) && touches(c, v)) return true;
+  }
+  return false;
 }

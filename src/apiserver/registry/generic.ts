@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../../api/object.js';
-import { clone, isPlainObject } from '../../api/object.js';
+import { isPlainObject } from '../../api/object.js';
+import { copyJson as clone } from './copy.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { apiVersionOf } from '../../api/resources.js';
 import { StatusError, alreadyExists, conflict, gone, invalid, notFound, type StatusCause } from '../../api/errors.js';
@@ -55,8 +56,10 @@ export type UpdateFn = (current: KubeObject) => Promise<KubeObject> | KubeObject
 export interface WatchedEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: KubeObject;
-  /** The previous state, for selector transitions. */
+  /** The previous state, for selector transitions (decoded on first use: unfiltered watches never ask). */
   prev?: KubeObject;
+  /** Whether the event carries the previous state (without decoding it). */
+  hasPrev: boolean;
   revision: number;
 }
 
@@ -69,6 +72,41 @@ export function decodeKv(kv: KeyValue): KubeObject {
   const obj = JSON.parse(kv.value) as KubeObject;
   obj.metadata.resourceVersion = String(kv.modRevision);
   return obj;
+}
+
+/**
+ * The object as stored at `kv`, from the object just encoded into it rather than by parsing the text back:
+ * the same JSON, once the values JSON cannot hold (undefined) are gone. Objects from decoded requests and
+ * stored text hold none, so the common case only sets the resourceVersion.
+ */
+function storedState(written: KubeObject, kv: KeyValue): KubeObject {
+  const obj = pureJson(written) ? written : decodeKv(kv);
+  obj.metadata.resourceVersion = String(kv.modRevision);
+  return obj;
+}
+
+/** No undefined, function, non-finite number or non-plain object anywhere: JSON.parse(JSON.stringify(v)) equals v. */
+function pureJson(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!pureJson(v[i])) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v as Record<string, unknown>) if (!pureJson((v as Record<string, unknown>)[k])) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /** etcd's default request limit: larger objects are refused, whatever the backend. */
@@ -166,7 +204,7 @@ export class GenericRegistry {
     if (opts.dryRun) return obj;
     try {
       const kv = await this.store.create(this.key(meta.namespace, meta.name), encode(obj));
-      return decodeKv(kv);
+      return storedState(obj, kv);
     } catch (e) {
       if (e instanceof KeyExistsError) {
         this.admission.released?.(info, obj);
@@ -203,7 +241,9 @@ export class GenericRegistry {
       await this.admission.mutate('update', info, next, current, !!opts.dryRun, opts.subresource);
       const causes = this.admission.validate('update', info, next, current, opts.subresource);
       if (causes.length) throw invalid(info.kind, info.group, name, causes);
-      if (!opts.applied) this.hooks.trackManagedFields?.(info, current, next, opts.fieldManager ?? 'unknown', opts.subresource);
+      // A binding is no field manager's write: kube-apiserver assigns the pod to its node straight in storage,
+      // and the pod's managedFields stay as they were.
+      if (!opts.applied && opts.subresource !== 'binding') this.hooks.trackManagedFields?.(info, current, next, opts.fieldManager ?? 'unknown', opts.subresource);
       if (stableEqual(withoutRv(next), withoutRv(current))) return { object: current, created: false };
       if (opts.dryRun) return { object: next, created: false };
       // A finalizer removal on an object that is being deleted completes the deletion.
@@ -224,7 +264,7 @@ export class GenericRegistry {
       }
       try {
         const res = await this.store.update(kv.key, encode(next), kv.modRevision);
-        return { object: decodeKv(res), created: false };
+        return { object: storedState(next, res), created: false };
       } catch (e) {
         if (e instanceof RevisionMismatchError) {
           if (wantRv) throw conflict(info.resource, info.group, name);
@@ -394,9 +434,14 @@ function decodedEvent(ev: WatchEvent): WatchedEvent {
   if (ev.type === 'delete') {
     const obj = decodeKv(ev.prevKv ?? ev.kv);
     obj.metadata.resourceVersion = String(ev.kv.modRevision);
-    out = { type: 'DELETED', object: obj, revision: ev.kv.modRevision };
+    out = { type: 'DELETED', object: obj, revision: ev.kv.modRevision, hasPrev: false };
   } else {
-    out = { type: ev.created ? 'ADDED' : 'MODIFIED', object: decodeKv(ev.kv), prev: ev.prevKv ? decodeKv(ev.prevKv) : undefined, revision: ev.kv.modRevision };
+    out = { type: ev.created ? 'ADDED' : 'MODIFIED', object: decodeKv(ev.kv), revision: ev.kv.modRevision, hasPrev: !!ev.prevKv };
+    const prevKv = ev.prevKv;
+    if (prevKv) {
+      let prev: KubeObject | undefined;
+      Object.defineProperty(out, 'prev', { enumerable: true, get: () => (prev ??= decodeKv(prevKv)) });
+    }
   }
   decodedEvents.set(ev, out);
   return out;
