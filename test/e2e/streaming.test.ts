@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startCluster, waitFor, freePort, type Cluster } from '../helpers/cluster.js';
 import { apiClient } from '../helpers/api.js';
 import { startStreamingServer, type ContainerLocator, type StreamingServer } from '../../src/agent/streaming/server.js';
-import { selfSignedCert } from '../../src/agent/streaming/tls.js';
+import { servingCertificate } from '../../src/agent/tls.js';
 import type { ContainerStats, RuntimeService, StreamOptions, StreamSession } from '../../src/runtime/interface.js';
 
 // Logs, exec, attach, port-forward, cp and top through a real `kite server`, driven by the real kubectl.
@@ -180,7 +180,7 @@ test('pod logs, exec, attach, port-forward, cp and top through the API server', 
   agent = await startStreamingServer({
     port: 0,
     bindAddress: '127.0.0.1',
-    tls: await selfSignedCert(NODE, ['127.0.0.1']),
+    tls: await servingCertificate(join(root, 'pki'), [NODE, '127.0.0.1']),
     authenticate: (req) => req.headers.authorization === `Bearer ${api.token}`,
     runtime: fake.runtime(),
     locator: fake.locator(),
