@@ -177,7 +177,8 @@ class RuncRuntime implements RuntimeService {
         await ensureCgroup(rec.cgroupPath);
         if (config.resources) await applyResources(rec.cgroupPath, config.resources);
       })();
-      const [, ns] = await Promise.all([
+      // Both settle before a failure is handled: a clean-up racing a cgroup still being created would leak it.
+      const [cgroupDone, created] = await Promise.allSettled([
         cgroup,
         createPodNamespaces(this.nsDir, id, {
           hostNetwork: config.hostNetwork,
@@ -185,6 +186,9 @@ class RuncRuntime implements RuntimeService {
           shm: { path: join(dir, 'shm'), options: 'mode=1777,size=65536k,nosuid,nodev,noexec' },
         }),
       ]);
+      if (cgroupDone.status === 'rejected') throw cgroupDone.reason;
+      if (created.status === 'rejected') throw created.reason;
+      const ns = created.value;
       rec.ns = { ...ns };
       await this.store.saveSandbox(rec);
 
