@@ -6,10 +6,10 @@ import { StatusError, badRequest, methodNotAllowed, notFound, tooLarge, unsuppor
 import { parseLabelSelector, matchesLabels, formatLabelSelector } from '../api/selectors.js';
 import { parseFieldSelector, fieldsOf, validateFieldSelector, matchesFields } from '../api/fields.js';
 import { tableFor } from '../api/printers/index.js';
-import { checkFields, prune } from '../api/schema/fieldcheck.js';
+import { checkAndPrune } from '../api/schema/fieldcheck.js';
 import { schemaForKind } from '../api/schema/registry.js';
 import { applyJsonPatch } from '../api/patch/jsonpatch.js';
-import { applyMergePatch } from '../api/patch/mergepatch.js';
+import { applyMergePatchInPlace } from '../api/patch/mergepatch.js';
 import { strategicMergePatch } from '../api/patch/strategic.js';
 import { serverSideApply } from '../api/patch/apply.js';
 import { decodeBody, mediaType, PATCH_TYPES, type PatchType } from './codec.js';
@@ -122,7 +122,8 @@ function decodeObject(ctx: Ctx, body: Buffer, expect: { group: string; version: 
   if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
   if (!isPlainObject(obj.metadata)) throw badRequest(`${expect.kind} in version "${expect.version}" cannot be handled as a ${expect.kind}: metadata must be an object`);
   const fv = fieldValidation(ctx.url.searchParams);
-  const check = checkFields(obj, expect.group, expect.version, expect.kind);
+  // The decoded body is ours: checked and pruned in one walk (it is dropped when the check fails).
+  const check = checkAndPrune(obj, expect);
   const warnings: string[] = [];
   if (check.typeErrors.length) {
     const te = check.typeErrors[0]!;
@@ -133,7 +134,6 @@ function decodeObject(ctx: Ctx, body: Buffer, expect: { group: string; version: 
     throw badRequest(`${expect.kind} in version "${expect.version}" cannot be handled as a ${expect.kind}: strict decoding error: ${problems.join(', ')}`);
   }
   if (fv === 'Warn') warnings.push(...problems);
-  prune(obj, expect);
   return { obj, warnings };
 }
 
@@ -306,7 +306,8 @@ function patchTypeOf(ctx: Ctx): PatchType {
   return mt as PatchType;
 }
 
-/** Apply a non-apply patch to an object in the client's version. */
+/** Apply a non-apply patch to an object in the client's version. `current` is the caller's own copy, and a
+ *  merge patch changes it in place: every caller hands in a fresh copy of the live object. */
 export function applyPatch(type: PatchType, current: KubeObject, body: Buffer, gvk: { group: string; version: string; kind: string }): KubeObject {
   let patch: unknown;
   try {
@@ -321,7 +322,7 @@ export function applyPatch(type: PatchType, current: KubeObject, body: Buffer, g
         return applyJsonPatch(current as unknown as JsonValue, patch) as unknown as KubeObject;
       case 'application/merge-patch+json':
         if (!isPlainObject(patch)) throw badRequest('merge patch must be a JSON object');
-        return applyMergePatch(current as unknown as JsonObject, patch) as unknown as KubeObject;
+        return applyMergePatchInPlace(current as unknown as JsonObject, patch) as unknown as KubeObject;
       case 'application/strategic-merge-patch+json':
         if (!isPlainObject(patch)) throw badRequest('strategic merge patch must be a JSON object');
         return strategicMergePatch(current as unknown as JsonObject, patch, schemaForKind(gvk.group, gvk.version, gvk.kind)) as unknown as KubeObject;
@@ -384,20 +385,20 @@ async function doPatch(ctx: Ctx): Promise<void> {
     rr.namespace,
     rr.name!,
     (live) => {
+      const liveRv = live.metadata.resourceVersion;
       const liveClient = toClientVersion(rr, live, ctx.registries);
       const patched = applyPatch(type, liveClient, body, gvk);
       if (!isPlainObject(patched.metadata)) patched.metadata = {};
-      const check = checkFields(patched, gvk.group, gvk.version, gvk.kind);
+      const check = checkAndPrune(patched, gvk);
       if (check.typeErrors.length) throw badRequest(`${gvk.kind} in version "${gvk.version}" cannot be handled as a ${gvk.kind}: ${check.typeErrors[0]!.message}`);
       const fv = fieldValidation(url.searchParams);
       if (check.unknown.length && fv === 'Strict') throw badRequest(`${gvk.kind} in version "${gvk.version}" cannot be handled as a ${gvk.kind}: strict decoding error: ${check.unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
       if (fv === 'Warn') warnings = check.unknown.map((f) => `unknown field "${f}"`);
-      prune(patched, gvk);
       // A patch that does not name a resourceVersion is applied to whatever is live, retried on conflict.
       const patchedRv = patched.metadata.resourceVersion;
-      if (patchedRv === live.metadata.resourceVersion) delete patched.metadata.resourceVersion;
+      if (patchedRv === liveRv) delete patched.metadata.resourceVersion;
       const stored = ctx.registries.toStorage(patched, rr.info);
-      if (patchedRv && patchedRv !== live.metadata.resourceVersion) stored.metadata.resourceVersion = patchedRv;
+      if (patchedRv && patchedRv !== liveRv) stored.metadata.resourceVersion = patchedRv;
       return stored;
     },
     { dryRun, fieldManager: manager },
@@ -521,8 +522,9 @@ async function handleStatus(ctx: Ctx): Promise<void> {
       rr.namespace,
       rr.name!,
       (live) => {
+        const liveRv = live.metadata.resourceVersion;
         const patched = applyPatch(type, toClientVersion(rr, live, ctx.registries), body, gvk);
-        if (patched.metadata?.resourceVersion === live.metadata.resourceVersion) delete patched.metadata.resourceVersion;
+        if (patched.metadata?.resourceVersion === liveRv) delete patched.metadata.resourceVersion;
         return ctx.registries.toStorage(patched, rr.info);
       },
       { dryRun, subresource: 'status', fieldManager: fieldManager(ctx, userAgentManager(ctx)) },
@@ -647,7 +649,7 @@ async function handleFinalize(ctx: Ctx): Promise<void> {
   const finalizers = ((obj?.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).slice();
   const { object } = await registryOf(ctx).update(undefined, rr.name!, (ns) => {
     // With spec.finalizers empty and no metadata finalizers, the registry completes a pending deletion.
-    ns.spec = { ...((ns.spec as Record<string, unknown> | undefined) ?? {}), finalizers };
+    ns.spec = { ...((ns.spec as Record<string, unknown> | undefined) ?? {}), finalizers: finalizers.slice() };
     return ns;
   }, { subresource: 'finalize', fieldManager: fieldManager(ctx, userAgentManager(ctx)) });
   respondObject(ctx, 200, object);

@@ -25,16 +25,17 @@ export class FieldSet {
 
   insert(path: FieldPath): void {
     if (path.length === 0) return;
-    if (path.length === 1) {
-      this.members.add(path[0]);
-      return;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- descends the trie
+    let node: FieldSet = this;
+    for (let i = 0; i < path.length - 1; i++) {
+      let next = node.children.get(path[i]);
+      if (!next) {
+        next = new FieldSet();
+        node.children.set(path[i], next);
+      }
+      node = next;
     }
-    let next = this.children.get(path[0]);
-    if (!next) {
-      next = new FieldSet();
-      this.children.set(path[0], next);
-    }
-    next.insert(path.slice(1));
+    node.members.add(path[path.length - 1]);
   }
 
   has(path: FieldPath): boolean {
@@ -239,6 +240,8 @@ function parse(pe: PathElement): ParsedElement {
 /** The order structured-merge-diff gives path elements: fields, then keys, then values, then indices. */
 export function compareElements(a: PathElement, b: PathElement): number {
   if (a === b) return 0;
+  // Two fields (most elements): their names compare as the whole strings do, past the common "f:".
+  if (a.charCodeAt(0) === 102 && b.charCodeAt(0) === 102) return compareStrings(a, b);
   const pa = parse(a);
   const pb = parse(b);
   if (pa.type !== pb.type) return pa.type - pb.type;

@@ -10,6 +10,30 @@ export function applyMergePatch(doc: JsonObject, patch: unknown): JsonObject {
   return mergeInto(cloneJson(doc), patch);
 }
 
+/**
+ * applyMergePatch for a caller that owns both: `doc` is changed in place and takes parts of `patch` into it,
+ * sparing a copy of the whole object (the registry hands every patch a private copy of the live object).
+ */
+export function applyMergePatchInPlace(doc: JsonObject, patch: unknown): JsonObject {
+  if (!isJsonObject(patch)) throw patchBadRequest('Invalid JSON Patch');
+  return mergeOwned(doc, patch);
+}
+
+function mergeOwned(target: JsonObject, patch: JsonObject): JsonObject {
+  for (const k in patch) {
+    const v = patch[k];
+    if (v === null) {
+      delete target[k];
+    } else if (isJsonObject(v)) {
+      const cur = target[k];
+      target[k] = mergeOwned(isJsonObject(cur) ? cur : {}, v);
+    } else {
+      target[k] = v;
+    }
+  }
+  return target;
+}
+
 function mergeInto(target: JsonObject, patch: JsonObject): JsonObject {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) {

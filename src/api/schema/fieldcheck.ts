@@ -30,13 +30,45 @@ interface Walk {
   typeErrors: FieldTypeError[];
 }
 
-/** Where a value sits, in the two spellings needed: the JSON path, and Go's `Struct.field.path` for messages. */
+/**
+ * Where a value sits. Built for every value walked but spelled out only for a report, so its two spellings are
+ * derived on demand: the JSON path, and Go's `Struct.field.path` for messages.
+ */
 interface Place {
-  path: string;
-  /** Go's field stack: struct field names from the root, no list indices or map keys. */
-  goPath: string;
-  /** The Go struct type that holds the innermost named field. */
-  goStruct: string;
+  up: Place | undefined;
+  /** Field name, map key or list index. */
+  seg: string;
+  /** A struct field (true: `seg` is in Go's field stack), a map key or list index (false). */
+  field: boolean;
+  index: boolean;
+  /** The Go struct type that holds this field (struct fields and the root only). */
+  struct: string;
+}
+
+function rootPlace(struct: string): Place {
+  return { up: undefined, seg: '', field: false, index: false, struct };
+}
+
+/** JSON path with list indices, e.g. `spec.template.spec.containers[0].ports[1].containerPort`. */
+function pathOf(at: Place): string {
+  if (!at.up) return '';
+  const up = pathOf(at.up);
+  if (at.index) return `${up}[${at.seg}]`;
+  return up ? `${up}.${at.seg}` : at.seg;
+}
+
+/** Go's field stack: struct field names from the root, no list indices or map keys. */
+function goPathOf(at: Place): string {
+  if (!at.up) return '';
+  const up = goPathOf(at.up);
+  if (!at.field) return up;
+  return up ? `${up}.${at.seg}` : at.seg;
+}
+
+/** The Go struct type that holds the innermost named field. */
+function goStructOf(at: Place): string {
+  for (let p: Place | undefined = at; p; p = p.up) if (p.field || !p.up) return p.struct;
+  return '';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -82,16 +114,14 @@ function structName(ref: string): string {
 
 function typeError(w: Walk, at: Place, v: unknown, s: Schema, detail?: string): void {
   const value = detail ?? jsonKind(v);
-  const where = at.goPath ? `Go struct field ${at.goStruct}.${at.goPath}` : 'Go value';
-  w.typeErrors.push({ field: at.path, message: `json: cannot unmarshal ${value} into ${where} of type ${goType(s)}` });
+  const goPath = goPathOf(at);
+  const where = goPath ? `Go struct field ${goStructOf(at)}.${goPath}` : 'Go value';
+  w.typeErrors.push({ field: pathOf(at), message: `json: cannot unmarshal ${value} into ${where} of type ${goType(s)}` });
 }
 
+/** A struct field (`goStruct` names the struct) or, without it, a map key. */
 function child(at: Place, key: string, goStruct?: string): Place {
-  return {
-    path: at.path ? `${at.path}.${key}` : key,
-    goPath: goStruct !== undefined ? (at.goPath ? `${at.goPath}.${key}` : key) : at.goPath,
-    goStruct: goStruct ?? at.goStruct,
-  };
+  return { up: at, seg: key, field: goStruct !== undefined, index: false, struct: goStruct ?? '' };
 }
 
 /** A decimal number, then a binary-SI suffix, a decimal-SI suffix or an exponent. */
@@ -135,7 +165,7 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
   if (ref === QUANTITY) {
     // Quantities decode from strings and (as kubectl may send for `cpu: 0.5`) from JSON numbers.
     if (typeof v === 'number') return;
-    if (typeof v !== 'string' || !QUANTITY_SYNTAX.test(v)) w.typeErrors.push({ field: at.path, message: QUANTITY_ERROR });
+    if (typeof v !== 'string' || !QUANTITY_SYNTAX.test(v)) w.typeErrors.push({ field: pathOf(at), message: QUANTITY_ERROR });
     return;
   }
   if (ref === INT_OR_STRING || cur['x-kubernetes-int-or-string']) {
@@ -145,7 +175,7 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
   if (ref === TIME || ref === MICRO_TIME) {
     if (typeof v !== 'string') typeError(w, at, v, named);
     else if (v !== '' && !RFC3339.test(v))
-      w.typeErrors.push({ field: at.path, message: `parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(v)} as "2006"` });
+      w.typeErrors.push({ field: pathOf(at), message: `parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(v)} as "2006"` });
     return;
   }
 
@@ -153,11 +183,11 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
     case 'object': {
       if (!isObject(v)) return typeError(w, at, v, named);
       if (cur.properties) {
-        const struct = ref ? structName(ref) : at.goStruct;
+        const struct = ref ? structName(ref) : goStructOf(at);
         for (const key of Object.keys(v)) {
           const ps = cur.properties[key];
           if (!ps) {
-            const p = child(at, key, struct).path;
+            const p = pathOf(child(at, key, struct));
             if (w.prune) delete v[key];
             w.unknown.push(p);
             continue;
@@ -172,7 +202,7 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
       // An object schema with neither properties nor additionalProperties is an empty struct: every key is unknown.
       else if (ref) {
         for (const key of Object.keys(v)) {
-          w.unknown.push(child(at, key).path);
+          w.unknown.push(pathOf(child(at, key)));
           if (w.prune) delete v[key];
         }
       }
@@ -183,7 +213,7 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
         // Go decodes a base64 string into []byte; only arrays elsewhere.
         return typeError(w, at, v, named);
       }
-      v.forEach((item, i) => walk(item, cur.items, { ...at, path: `${at.path}[${i}]` }, w));
+      for (let i = 0; i < v.length; i++) walk(v[i], cur.items, { up: at, seg: String(i), field: false, index: true, struct: '' }, w);
       return;
     }
     case 'integer': {
@@ -203,7 +233,7 @@ function walk(v: unknown, s: Schema | undefined, at: Place, w: Walk): void {
       if (typeof v !== 'string') return typeError(w, at, v, named);
       if (cur.format === 'byte') {
         const bad = badBase64At(v);
-        if (bad >= 0) w.typeErrors.push({ field: at.path, message: `illegal base64 data at input byte ${bad}` });
+        if (bad >= 0) w.typeErrors.push({ field: pathOf(at), message: `illegal base64 data at input byte ${bad}` });
       }
       return;
     }
@@ -217,7 +247,7 @@ function run(obj: unknown, defName: string | undefined, prune: boolean): Walk {
   if (!defName) return w;
   const top = definition(defName);
   if (!top) return w;
-  walk(obj, { $ref: defName }, { path: '', goPath: '', goStruct: structName(defName) }, w);
+  walk(obj, { $ref: defName }, rootPlace(structName(defName)), w);
   return w;
 }
 
@@ -238,6 +268,15 @@ export function checkFields(obj: unknown, group: string, version: string, kind: 
 /** Remove unknown fields in place; returns the paths removed (for Warn headers). */
 export function prune(obj: unknown, gvk: GroupVersionKind): string[] {
   return run(obj, definitionNameForKind(gvk.group, gvk.version, gvk.kind), true).unknown;
+}
+
+/**
+ * checkFields, then prune, in one walk: the report is checkFields' (without duplicates), and unknown fields,
+ * nulls and empty maps are gone from `obj` afterwards. For a caller that drops `obj` when the report is fatal.
+ */
+export function checkAndPrune(obj: unknown, gvk: GroupVersionKind): FieldCheckResult {
+  const w = run(obj, definitionNameForKind(gvk.group, gvk.version, gvk.kind), true);
+  return { unknown: w.unknown, typeErrors: w.typeErrors };
 }
 
 /** Whether kite has a schema to check this kind against. */

@@ -50,7 +50,9 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
-/** Mutates a live object for update or patch: returns the desired object. */
+/** Mutates a live object for update or patch: returns the desired object. It is handed a private copy of the
+ *  live object; returning that copy passes it back to the registry, which then changes it in place, so it must
+ *  not hold anything the caller keeps using (across retries, say). */
 export type UpdateFn = (current: KubeObject) => Promise<KubeObject> | KubeObject;
 
 export interface WatchedEvent {
@@ -234,10 +236,13 @@ export class GenericRegistry {
       }
       const current = decodeKv(kv);
       // A second decode of the stored text is a cheaper private copy for `fn` than cloning `current`.
-      const desired = await fn(decodeKv(kv));
+      const given = decodeKv(kv);
+      const desired = await fn(given);
       const wantRv = desired.metadata?.resourceVersion;
       if (wantRv && wantRv !== current.metadata.resourceVersion) throw conflict(info.resource, info.group, name);
-      const next = this.prepareUpdate(desired, current, opts.subresource);
+      // What `fn` returns may be kept across retries (a decoded request body), so it is copied before the
+      // registry changes it; the private copy `fn` was handed, changed and returned needs no second copy.
+      const next = this.prepareUpdate(desired === given ? desired : clone(desired), current, opts.subresource);
       await this.admission.mutate('update', info, next, current, !!opts.dryRun, opts.subresource);
       const causes = this.admission.validate('update', info, next, current, opts.subresource);
       if (causes.length) throw invalid(info.kind, info.group, name, causes);
@@ -277,9 +282,8 @@ export class GenericRegistry {
     throw conflict(info.resource, info.group, name, 'too many concurrent updates; please retry');
   }
 
-  /** System metadata the client may not change, the status split and generation. */
-  private prepareUpdate(desired: KubeObject, current: KubeObject, subresource: string | undefined): KubeObject {
-    const next = clone(desired);
+  /** System metadata the client may not change, the status split and generation. `next` is changed in place. */
+  private prepareUpdate(next: KubeObject, current: KubeObject, subresource: string | undefined): KubeObject {
     if (!isPlainObject(next.metadata)) next.metadata = {};
     const m = next.metadata;
     const c = current.metadata;
