@@ -37,6 +37,9 @@ const CACHE_MAX = 4096;
 const DELETED_POD_GRACE_MS = 60_000;
 
 const users = new WeakMap<IncomingMessage, UserInfo>();
+// A connection's client certificate is fixed once its handshake is done (the server refuses renegotiation), and
+// decoding it costs more than the rest of authentication: it is read once per connection, not per request.
+const certificateUsers = new WeakMap<TLSSocket, UserInfo>();
 
 /** The user a request authenticated as, once Authenticator.authenticate accepted it. */
 export function userOf(req: IncomingMessage): UserInfo | undefined {
@@ -60,7 +63,11 @@ export class Authenticator {
 
   private async identify(req: IncomingMessage): Promise<UserInfo | undefined> {
     const sock = req.socket as TLSSocket;
-    if (sock.authorized) return certificateUser(sock);
+    if (sock.authorized) {
+      let user = certificateUsers.get(sock);
+      if (!user) certificateUsers.set(sock, (user = certificateUser(sock)));
+      return user;
+    }
     const h = req.headers.authorization;
     if (!h || !/^bearer /i.test(h)) return undefined;
     const token = h.slice(7).trim();

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { networkInterfaces } from 'node:os';
 import type { KubeObject } from '../api/object.js';
@@ -8,8 +9,6 @@ import { StatusError, badRequest, routeNotFound, unauthorized } from '../api/err
 import { findResource } from '../api/resources.js';
 import { openapiV2, openapiV2Protobuf, openapiV3Document, openapiV3Index } from '../api/openapi.js';
 import { OPENAPI_V2_PROTOBUF, acceptsOpenapiV2Protobuf } from '../api/openapiproto.js';
-import { computeManagedFieldsForUpdate } from '../api/patch/apply.js';
-import { schemaForKind } from '../api/schema/registry.js';
 import type { Store } from '../storage/interface.js';
 import type { Pki } from './pki.js';
 import { parsePath } from './requestinfo.js';
@@ -17,15 +16,15 @@ import { handleResource, type Ctx } from './handler.js';
 import { sendError, sendJson } from './response.js';
 import { aggregatedDiscovery, legacyApiVersions, legacyGroup, legacyGroupList, resourceList, wantsAggregated, AGGREGATED_V2, AGGREGATED_V2BETA1 } from './discovery.js';
 import { Registries } from './registries.js';
+import { managedFieldsHooks } from './registry/managedfields.js';
 import { AdmissionChain } from './admission/chain.js';
 import { ServiceAllocator, parseCidr } from './admission/serviceips.js';
-import type { Hooks } from './registry/generic.js';
-import { nowRfc3339 } from './registry/generic.js';
 import { PodStreams } from './streams/index.js';
 import { MetricsApi, isMetricsPath } from './streams/metrics.js';
 import { writeUpgradeError } from './streams/proxy.js';
 import { Authenticator } from './authn.js';
 import { ServiceAccountTokens } from './authtokens.js';
+import { InProcessListener } from './loopback.js';
 
 // The HTTPS front door: authentication, routing to discovery, OpenAPI, health and resource handlers.
 
@@ -43,6 +42,8 @@ export interface ApiServer {
   server: Server;
   registries: Registries;
   url: string;
+  /** Opens an in-process connection to this server (for ClientConfig.connect: components in this process). */
+  connect(): Duplex;
   close(): Promise<void>;
 }
 
@@ -61,15 +62,6 @@ export const VERSION_INFO = {
 // /cacerts lets a joining agent fetch the CA to trust before it has any credentials (k3s serves the same).
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz', '/cacerts']);
 
-const managedFieldsHooks: Hooks = {
-  trackManagedFields(info, old, obj, manager, subresource) {
-    const version = info.storageVersion ?? info.version;
-    const apiVersion = info.group ? `${info.group}/${version}` : version;
-    const mf = computeManagedFieldsForUpdate(old, obj, manager, 'Update', apiVersion, subresource, nowRfc3339(), schemaForKind(info.group, version, info.kind));
-    if (mf === undefined) delete obj.metadata.managedFields;
-    else obj.metadata.managedFields = mf;
-  },
-};
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const allocator = new ServiceAllocator(parseCidr(opts.serviceCidr), opts.nodePortRange);
@@ -93,6 +85,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     lookup: (resource, namespace, name) => registries.get(findResource('', 'v1', resource)!).tryGet(namespace, name),
   });
   let ready = true;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    void route(req, res).catch((e: unknown) => sendError(req, res, e));
+  };
   const server = createServer(
     {
       key: opts.pki.serverKeyPem,
@@ -102,10 +97,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     },
-    (req, res) => {
-      void route(req, res).catch((e: unknown) => sendError(req, res, e));
-    },
+    onRequest,
   );
+  const inProcess = new InProcessListener(onRequest);
+  // The authenticator reads a client certificate once per connection, which holds only while a connection
+  // cannot change certificates; kube-apiserver does not renegotiate either.
+  server.on('secureConnection', (sock: TLSSocket) => sock.disableRenegotiation());
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 125_000;
   // Watches are long-lived: no per-request timeout.
@@ -208,8 +205,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     server,
     registries,
     url: `https://${host}:${port}`,
+    connect: inProcess.connect,
     close: async () => {
       ready = false;
+      inProcess.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -8,7 +8,8 @@ import type { Controller, ControllerOptions } from '../controllers/runtime.js';
 import { scheduler } from '../scheduler/index.js';
 
 // The control loops of `kite server`: controllers and the scheduler, run only while this process holds the
-// leader Lease, so several servers can share one datastore. They reach the API over HTTPS like any client.
+// leader Lease, so several servers can share one datastore. They reach the API through its HTTP handling like
+// any client, over the in-process connections the config provides (ClientConfig.connect).
 
 export interface ControlPlaneOptions extends ControllerOptions {
   config: ClientConfig;

@@ -5,6 +5,7 @@ import { openStore } from '../storage/open.js';
 import { WatchCache } from '../storage/watchcache.js';
 import { Compactor, parseDuration } from '../storage/compactor.js';
 import { startControlPlane } from './controlplane.js';
+import { shutdown } from './shutdown.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/pki.js';
 import { startApiServer } from '../apiserver/server.js';
 import { agentUnsupportedReason, NODE_FLAG_OPTIONS, NODE_FLAGS_HELP, startNodeAgent, type NodeAgentHandle } from './agent.js';
@@ -82,8 +83,10 @@ export async function runServer(argv: string[]): Promise<number> {
     defaultTolerationSeconds: tolerationSeconds,
   });
   const log = (m: string) => console.error(`kite: ${m}`);
+  // This process's own components reach the API server through in-process connections (no TLS, no sockets).
+  const inProcess = { server: api.url, caPem: pki.caCertPem, token: pki.token, connect: api.connect };
   const controlPlane = startControlPlane({
-    config: { server: api.url, caPem: pki.caCertPem, token: pki.token },
+    config: inProcess,
     disabledControllers: new Set(values['disable-controllers']!.split(',').map((s) => s.trim()).filter(Boolean)),
     nodeMonitorGracePeriodMs: parseDuration(values['node-monitor-grace-period']!),
     defaultUnreachableTolerationSeconds: tolerationSeconds,
@@ -102,7 +105,7 @@ export async function runServer(argv: string[]): Promise<number> {
     else {
       try {
         agent = await startNodeAgent({
-          server: { server: api.url, caPem: pki.caCertPem, token: pki.token },
+          server: inProcess,
           dataDir: join(dataDir, 'agent'),
           flags: values,
           controlPlane: true,
@@ -123,10 +126,16 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await agent?.stop().catch((e: unknown) => console.error(`kite: stopping the node agent: ${(e as Error).message}`));
-  compactor.stop();
-  await controlPlane.stop();
-  await api.close();
-  await store.close();
+  await shutdown(
+    [
+      { name: 'node agent', run: () => agent?.stop(), timeoutMs: 15_000 },
+      { name: 'storage compactor', run: () => compactor.stop() },
+      // Hands the leader Lease back through the API, so it goes before the API server.
+      { name: 'controllers and scheduler', run: () => controlPlane.stop() },
+      { name: 'API server', run: () => api.close() },
+      { name: 'storage', run: () => store.close() },
+    ],
+    { log },
+  );
   return 0;
 }

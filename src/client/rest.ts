@@ -1,5 +1,6 @@
-import { Agent, request } from 'node:https';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../api/object.js';
@@ -17,6 +18,11 @@ export interface ClientConfig {
   keyPem?: string;
   /** Identifies the component in managedFields and logs (e.g. "kube-controller-manager"). */
   userAgent?: string;
+  /**
+   * Opens a connection to the API server in this process (ApiServer.connect): plain HTTP over an in-memory
+   * pipe instead of TLS to `server`. `server` stays the real URL, for whatever hands it on (kubeconfigs, pods).
+   */
+  connect?: () => Duplex;
 }
 
 export interface ListOptions {
@@ -98,18 +104,43 @@ function query(opts: Record<string, string | number | boolean | undefined>): str
   return s ? `?${s}` : '';
 }
 
+/** An HTTP agent whose connections are in-process pipes (ClientConfig.connect); pooling works as over TCP. */
+class InProcessAgent extends HttpAgent {
+  constructor(
+    private readonly open: () => Duplex,
+    keepAlive: boolean,
+  ) {
+    super({ keepAlive, ...(keepAlive ? { maxSockets: 64 } : {}) });
+  }
+
+  override createConnection(): Duplex {
+    return this.open();
+  }
+}
+
 export class RestClient {
-  private readonly agent: Agent;
+  private readonly agent: HttpAgent;
   /** Watches hold their connection for minutes: they get their own, unlimited pool, so that a process with
    *  many informers never starves its ordinary requests. */
-  private readonly watchAgent: Agent;
+  private readonly watchAgent: HttpAgent;
   private readonly url: URL;
+  private readonly openRequest: (opts: RequestOptions, onResponse: (res: IncomingMessage) => void) => ClientRequest;
+  private readonly protocol: 'http:' | 'https:';
 
   constructor(readonly config: ClientConfig) {
     this.url = new URL(config.server);
-    const tls = { ca: config.caPem, cert: config.certPem, key: config.keyPem };
-    this.agent = new Agent({ ...tls, keepAlive: true, maxSockets: 64 });
-    this.watchAgent = new Agent({ ...tls, keepAlive: false });
+    if (config.connect) {
+      this.agent = new InProcessAgent(config.connect, true);
+      this.watchAgent = new InProcessAgent(config.connect, false);
+      this.openRequest = httpRequest;
+      this.protocol = 'http:';
+    } else {
+      const tls = { ca: config.caPem, cert: config.certPem, key: config.keyPem };
+      this.agent = new HttpsAgent({ ...tls, keepAlive: true, maxSockets: 64 });
+      this.watchAgent = new HttpsAgent({ ...tls, keepAlive: false });
+      this.openRequest = httpsRequest;
+      this.protocol = 'https:';
+    }
   }
 
   /** Requests sent and not yet finished (queued in an agent included), so close() can end them all. */
@@ -133,15 +164,17 @@ export class RestClient {
     if (this.closed) return Promise.reject(new Error(`the API client was closed: ${method} ${path} not sent`));
     const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = this.openRequest(
         {
-          protocol: 'https:',
+          protocol: this.protocol,
           host: this.url.hostname,
           port: this.url.port || 443,
           method,
           path,
           agent,
           headers: {
+            // What an https client would send, so an in-process request looks the same to the server.
+            Host: this.url.host,
             Accept: 'application/json',
             'User-Agent': this.config.userAgent ?? 'kite',
             ...(this.config.token ? { Authorization: `Bearer ${this.config.token}` } : {}),
