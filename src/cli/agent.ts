@@ -4,6 +4,7 @@ import { get as httpsGet } from 'node:https';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RestClient, type ClientConfig } from '../client/rest.js';
+import { shutdown } from './shutdown.js';
 import type { ImageService, RuntimeService } from '../runtime/interface.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import type { AgentImageService, VolumeManager } from '../agent/types.js';
@@ -314,6 +315,6 @@ export async function runAgent(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await handle.stop();
+  await shutdown([{ name: 'node agent', run: () => handle.stop(), timeoutMs: 15_000 }], { log });
   return 0;
 }

@@ -6,6 +6,7 @@ import { configFromKubeconfig } from '../client/rest.js';
 import { tryParseQuantity } from '../api/quantity.js';
 import { parseDuration } from '../storage/compactor.js';
 import { Simulator, DEFAULT_SIM_OPTIONS } from '../sim/simulator.js';
+import { shutdown } from './shutdown.js';
 
 // `kite sim`: simulated nodes for testing and measuring the control plane without containers.
 
@@ -129,7 +130,12 @@ export async function runSim(argv: string[]): Promise<number> {
   const first = await Promise.race([started.then(() => undefined), stopped]);
   const signal = first ?? (await stopped);
   console.error(`kite sim: ${signal} received: heartbeats stop, the nodes stay registered`);
-  await sim.stop();
-  await started.catch(() => undefined);
+  await shutdown(
+    [
+      { name: 'simulated nodes', run: () => sim.stop() },
+      { name: 'node registration', run: () => started.catch(() => undefined) },
+    ],
+    { log: (m) => console.error(`kite sim: ${m}`) },
+  );
   return 0;
 }

@@ -25,6 +25,8 @@ export function splitKey(key: string): { namespace?: string; name: string } {
 
 export type IndexFunc = (obj: KubeObject) => string[];
 
+const NONE: readonly string[] = [];
+
 export class Informer {
   private readonly items = new Map<string, KubeObject>();
   private readonly handlers: InformerHandlers[] = [];
@@ -33,6 +35,8 @@ export class Informer {
   private resourceVersion = '';
   private watch: WatchHandle | undefined;
   private stopped = false;
+  /** Ends the back-off wait between watch attempts early, so stop() need not wait it out. */
+  private wakeFromBackoff: (() => void) | undefined;
   private synced = false;
   private readonly syncWaiters: Array<() => void> = [];
   private running: Promise<void> | undefined;
@@ -84,6 +88,11 @@ export class Informer {
     return out;
   }
 
+  /** Whether any cached object has `value` in index `name` (without building the list). */
+  hasIndexed(name: string, value: string): boolean {
+    return (this.indices.get(name)?.get(value)?.size ?? 0) > 0;
+  }
+
   hasSynced(): boolean {
     return this.synced;
   }
@@ -100,6 +109,7 @@ export class Informer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watch?.stop();
+    this.wakeFromBackoff?.();
     await this.running?.catch(() => undefined);
   }
 
@@ -116,6 +126,8 @@ export class Informer {
           await this.relist();
           needList = false;
         }
+        // stop() may have come during the relist: a watch opened now would never be stopped.
+        if (this.stopped) return;
         const handle = this.client.watch(
           this.info,
           this.opts.namespace,
@@ -134,13 +146,18 @@ export class Informer {
           },
         );
         this.watch = handle;
+        if (this.stopped) handle.stop();
         await handle.done;
         backoff = 100;
       } catch (e) {
         if (this.stopped) return;
         if (e instanceof StatusError && e.code === 410) needList = true;
         else this.log(`${(e as Error).message}; retrying in ${backoff} ms`);
-        await new Promise((r) => setTimeout(r, backoff));
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, backoff);
+          this.wakeFromBackoff = () => (clearTimeout(t), r());
+        });
+        this.wakeFromBackoff = undefined;
         backoff = Math.min(backoff * 2, 5000);
       }
     }
@@ -182,8 +199,15 @@ export class Informer {
   private reindex(key: string, old: KubeObject | undefined, obj: KubeObject | undefined): void {
     for (const [name, fn] of this.indexers) {
       const idx = this.indices.get(name)!;
-      if (old) for (const v of fn(old)) idx.get(v)?.delete(key);
-      if (obj) for (const v of fn(obj)) this.indexAdd(idx, v, key);
+      const before = old ? fn(old) : NONE;
+      const after = obj ? fn(obj) : NONE;
+      // Most updates keep an object's index values (its namespace, owner, node): nothing to move.
+      if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
+      for (const v of before) {
+        const s = idx.get(v);
+        if (s && s.delete(key) && s.size === 0) idx.delete(v);
+      }
+      for (const v of after) this.indexAdd(idx, v, key);
     }
   }
 

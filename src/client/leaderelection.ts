@@ -26,6 +26,8 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
   private stopped = false;
+  /** The acquire-or-renew in flight: stop() waits for it, since it may take the Lease after stop began. */
+  private renewal: Promise<boolean> | undefined;
 
   constructor(
     private readonly client: RestClient,
@@ -45,9 +47,11 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (!this.leading) return;
+    const tookLease = (await this.renewal) ?? false;
+    const wasLeading = this.leading;
+    if (!wasLeading && !tookLease) return;
     this.leading = false;
-    this.opts.onStoppedLeading();
+    if (wasLeading) this.opts.onStoppedLeading();
     try {
       const ns = this.opts.namespace ?? 'kube-system';
       const lease = await this.client.get(LEASES, ns, this.opts.name);
@@ -62,12 +66,11 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    let ok = false;
-    try {
-      ok = await this.tryAcquireOrRenew();
-    } catch {
-      ok = false;
-    }
+    this.renewal = this.tryAcquireOrRenew().catch(() => false);
+    const ok = await this.renewal;
+    this.renewal = undefined;
+    // Stopped while renewing: start nothing; stop() hands back what this renewal took.
+    if (this.stopped) return;
     if (ok && !this.leading) {
       this.leading = true;
       this.opts.onStartedLeading();
