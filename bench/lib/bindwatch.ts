@@ -20,22 +20,31 @@ export interface BindWatch {
 const NL = 0x0a;
 const QUOTE = 0x22;
 
-export async function watchBindings(ep: Endpoint, namespace: string, prefix: string, capacity: number): Promise<BindWatch> {
-  const agent = new Agent({ ca: ep.ca, keepAlive: false });
-  const auth = { ...KUBECTL_HEADERS, Authorization: `Bearer ${ep.token}` };
-  const base = `/api/v1/namespaces/${namespace}/pods`;
-  const rv = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: ep.port, path: `${base}?limit=1`, agent, headers: auth }, (res) => {
+/** The namespace's pods' current resourceVersion (a one-item list). */
+export function currentResourceVersion(ep: Endpoint, namespace: string): Promise<string> {
+  const path = `/api/v1/namespaces/${namespace}/pods?limit=1`;
+  return new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: ep.port, path, ca: ep.ca, agent: false, headers: { ...KUBECTL_HEADERS, Authorization: `Bearer ${ep.token}` } }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`listing ${base}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
+        if (res.statusCode !== 200) return reject(new Error(`listing ${path}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
         resolve((JSON.parse(body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
       });
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+/** By default the watch starts after the namespace's current state. `fromResourceVersion` '' starts with that
+ *  state (every pod as ADDED, the bound ones counted as bound when seen): a restarted server's watch cache
+ *  begins at its start, so a resourceVersion from before the restart would be too old (410). */
+export async function watchBindings(ep: Endpoint, namespace: string, prefix: string, capacity: number, fromResourceVersion?: string): Promise<BindWatch> {
+  const rv = fromResourceVersion ?? (await currentResourceVersion(ep, namespace));
+  const agent = new Agent({ ca: ep.ca, keepAlive: false });
+  const auth = { ...KUBECTL_HEADERS, Authorization: `Bearer ${ep.token}` };
+  const base = `/api/v1/namespaces/${namespace}/pods`;
   const needle = Buffer.from(`"name":"${prefix}`);
   const bound = Buffer.from('"nodeName":"');
   const failed = Buffer.from('{"type":"ERROR"');
@@ -45,7 +54,7 @@ export async function watchBindings(ep: Endpoint, namespace: string, prefix: str
   let wake: (() => void) | undefined;
   let req: ClientRequest | undefined;
   await new Promise<void>((resolve, reject) => {
-    req = request({ host: '127.0.0.1', port: ep.port, path: `${base}?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`, agent, headers: auth }, (res) => {
+    req = request({ host: '127.0.0.1', port: ep.port, path: `${base}?watch=true${rv ? `&resourceVersion=${rv}` : ''}&allowWatchBookmarks=true`, agent, headers: auth }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return reject(new Error(`watch ${base}: HTTP ${res.statusCode}`));

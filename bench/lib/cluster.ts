@@ -13,10 +13,13 @@ export interface KiteServer {
   endpoint: Endpoint;
   /** Lines of the server's log that match `re`, so far. */
   logLines(re: RegExp): string[];
+  /** performance.now() when the first log line matching `re` arrived (NaN if none yet). */
+  loggedAt(re: RegExp): number;
 }
 
-export async function startKite(kite: string, dataDir: string, opts: { profDir?: string; extraArgs?: string[] } = {}): Promise<KiteServer> {
-  const port = await freePort();
+/** `port` reuses a stopped server's port, so that clients of it (a running `kite sim`) reconnect to its successor. */
+export async function startKite(kite: string, dataDir: string, opts: { profDir?: string; extraArgs?: string[]; port?: number } = {}): Promise<KiteServer> {
+  const port = opts.port ?? (await freePort());
   const args = [
     ...(opts.profDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profDir}`] : []),
     kite,
@@ -30,22 +33,25 @@ export async function startKite(kite: string, dataDir: string, opts: { profDir?:
     '127.0.0.1',
     ...(opts.extraArgs ?? []),
   ];
-  const proc = await startServer(process.execPath, args, port, { timeoutMs: 60_000 });
-  // The whole log is kept line by line only for what callers look for (the ring in proc is short).
-  const lines: string[] = [];
+  // The whole log is kept line by line only for what callers look for (the ring in proc is short), from the
+  // first byte: the control plane may log before /readyz answers.
+  const lines: Array<{ at: number; text: string }> = [];
   let partial = '';
-  proc.child.stderr?.on('data', (d: Buffer) => {
+  const onStderr = (d: Buffer) => {
+    const at = performance.now();
     const parts = (partial + d.toString()).split('\n');
     partial = parts.pop() ?? '';
-    for (const l of parts) if (l.includes('scheduler:')) lines.push(l);
-  });
+    for (const l of parts) if (l.includes('scheduler:') || l.includes('became leader')) lines.push({ at, text: l });
+  };
+  const proc = await startServer(process.execPath, args, port, { timeoutMs: 60_000, onStderr });
   const tls = join(dataDir, 'server', 'tls');
   return {
     proc,
     dataDir,
     kubeconfig: join(dataDir, 'kubeconfig.yaml'),
     endpoint: { port, ca: readFileSync(join(tls, 'ca.crt')), token: readFileSync(join(tls, 'token'), 'utf8').trim() },
-    logLines: (re) => lines.filter((l) => re.test(l)),
+    logLines: (re) => lines.filter((l) => re.test(l.text)).map((l) => l.text),
+    loggedAt: (re) => lines.find((l) => re.test(l.text))?.at ?? NaN,
   };
 }
 

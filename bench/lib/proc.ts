@@ -68,12 +68,14 @@ function probe(port: number): Promise<boolean> {
   });
 }
 
-export async function startServer(cmd: string, args: string[], port: number, opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+/** `onStderr` sees the server's stderr from its first byte, with no ring-buffer limit. */
+export async function startServer(cmd: string, args: string[], port: number, opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; onStderr?: (d: Buffer) => void } = {}): Promise<ServerProcess> {
   let out = '';
   const t0 = performance.now();
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  if (opts.onStderr) child.stderr?.on('data', opts.onStderr);
   const deadline = t0 + (opts.timeoutMs ?? 30_000);
   let readyMs = NaN;
   for (;;) {

@@ -63,7 +63,8 @@ interface SimNode {
   addresses: NodeAddresses;
   uid?: string;
   registered: boolean;
-  leaseExists: boolean;
+  /** The Lease as this node last wrote it (undefined until written, or after a failed renewal). */
+  lease?: KubeObject;
   busy: boolean;
   lastStatusMs: number;
   /** The API shows a status this kubelet would not report (the node controller marked it Unknown). */
@@ -155,7 +156,7 @@ export class Simulator {
         taints: this.opts.taints,
         bootID: this.bootID,
       };
-      const n: SimNode = { name, spec, addresses, registered: false, leaseExists: false, busy: false, lastStatusMs: 0, statusDirty: false, gone: false, ips: new Map() };
+      const n: SimNode = { name, spec, addresses, registered: false, busy: false, lastStatusMs: 0, statusDirty: false, gone: false, ips: new Map() };
       this.nodes.push(n);
       this.byName.set(name, n);
     }
@@ -230,24 +231,40 @@ export class Simulator {
     }
   }
 
+  /** As the kubelet: PUT the Lease it last wrote with renewTime bumped (the server then sees unchanged
+   *  managedFields and the resourceVersion it expects); on a conflict or 404 read it again, or create it. */
   private async renewLease(n: SimNode): Promise<void> {
     const now = Date.now();
-    if (n.leaseExists) {
+    if (n.lease) {
       try {
-        await this.client.patch(LEASES, NODE_LEASE_NAMESPACE, n.name, 'merge', { spec: { holderIdentity: n.name, renewTime: microTimestamp(now) } });
+        n.lease = await this.client.update(LEASES, this.renewed(n, n.lease, now));
         return;
       } catch (e) {
-        if (!isCode(e, 404)) throw e;
-        n.leaseExists = false;
+        n.lease = undefined;
+        if (!isCode(e, 404, 409)) throw e;
       }
     }
+    let current: KubeObject;
     try {
-      await this.client.create(LEASES, NODE_LEASE_NAMESPACE, buildLease(n.name, n.uid, this.leaseDurationSeconds, now) as unknown as KubeObject);
+      current = await this.client.get(LEASES, NODE_LEASE_NAMESPACE, n.name);
     } catch (e) {
-      if (!isCode(e, 409)) throw e;
-      await this.client.patch(LEASES, NODE_LEASE_NAMESPACE, n.name, 'merge', { spec: { holderIdentity: n.name, leaseDurationSeconds: this.leaseDurationSeconds, renewTime: microTimestamp(now) } });
+      if (!isCode(e, 404)) throw e;
+      n.lease = await this.client.create(LEASES, NODE_LEASE_NAMESPACE, buildLease(n.name, n.uid, this.leaseDurationSeconds, now) as unknown as KubeObject);
+      return;
     }
-    n.leaseExists = true;
+    n.lease = await this.client.update(LEASES, this.renewed(n, current, now));
+  }
+
+  /** A copy of `lease` held by this node for another lease duration from `now`, owned by its Node. */
+  private renewed(n: SimNode, lease: KubeObject, now: number): KubeObject {
+    const meta = lease.metadata;
+    const owned = !n.uid || (meta.ownerReferences ?? []).some((r) => r.kind === 'Node' && r.uid === n.uid);
+    const spec = (lease.spec ?? {}) as Record<string, unknown>;
+    return {
+      ...lease,
+      metadata: owned ? meta : { ...meta, ownerReferences: buildLease(n.name, n.uid, 0).metadata!.ownerReferences },
+      spec: { ...spec, holderIdentity: n.name, leaseDurationSeconds: this.leaseDurationSeconds, renewTime: microTimestamp(now) },
+    };
   }
 
   private async postStatus(n: SimNode): Promise<void> {

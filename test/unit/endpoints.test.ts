@@ -5,7 +5,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { KubeObject } from '../../src/api/object.js';
 import { computeSubsets, truncateSubsets } from '../../src/controllers/lifecycle/endpoints.js';
 import { planSlices, addressTypes, type SlicePlan } from '../../src/controllers/lifecycle/sliceplan.js';
-import { findPort, TriggerTimeTracker, WriteTracker } from '../../src/controllers/lifecycle/endpointutil.js';
+import { findPort, podEndpointsChanged, TriggerTimeTracker, WriteTracker } from '../../src/controllers/lifecycle/endpointutil.js';
 
 // What the Endpoints and EndpointSlice controllers compute from a service and its pods.
 
@@ -186,4 +186,25 @@ test('write tracker: a cache behind our own writes is stale until it catches up'
   w.expect('svc', 'b', -1);
   assert.equal(w.stale('svc', new Map([['b', '3']])), true);
   assert.equal(w.stale('svc', new Map()), false);
+});
+
+test('podEndpointsChanged: only the fields endpoints are built from count', () => {
+  const base = pod('a', '10.1.0.5', { ready: true });
+  const copy = (): Pod => JSON.parse(JSON.stringify(base)) as Pod;
+  assert.equal(podEndpointsChanged(base, copy()), false);
+  const statusOnly = copy();
+  statusOnly.status!.startTime = '2024-01-01T00:00:01Z';
+  statusOnly.status!.containerStatuses = [{ name: 'c', image: 'nginx', imageID: '', ready: true, restartCount: 0 }];
+  assert.equal(podEndpointsChanged(base, statusOnly), false);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.5', { ready: false })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.6', { ready: true })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', undefined, { ready: true })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.5', { ready: true, node: 'n2' })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.5', { ready: true, deleting: true })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.5', { ready: true, phase: 'Succeeded' })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.5', { ready: true, hostname: 'h' })), true);
+  assert.equal(podEndpointsChanged(base, pod('a', '10.1.0.5', { ready: true, port: 9090 })), true);
+  const sidecar = copy();
+  sidecar.spec!.initContainers = [{ name: 's', image: 'x', restartPolicy: 'Always', ports: [{ containerPort: 53 }] }];
+  assert.equal(podEndpointsChanged(base, sidecar), true);
 });

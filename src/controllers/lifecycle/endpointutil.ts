@@ -94,26 +94,41 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** The pod fields that decide its endpoints; a change elsewhere (most status writes) changes nothing. */
-function endpointFacts(pod: Pod): string {
-  return canonical({
-    ips: podIPs(pod),
-    ready: isPodReady(pod),
-    deleting: !!pod.metadata?.deletionTimestamp,
-    phase: pod.status?.phase,
-    node: pod.spec?.nodeName,
-    hostname: pod.spec?.hostname,
-    subdomain: pod.spec?.subdomain,
-    ports: [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.ports ?? []),
-  });
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
+function containerPorts(pod: Pod): string {
+  let out = '';
+  for (const c of pod.spec?.containers ?? []) out += c.ports?.length ? canonical(c.ports) : '[]';
+  for (const c of pod.spec?.initContainers ?? []) out += c.ports?.length ? canonical(c.ports) : '[]';
+  return out;
+}
+
+/** Whether the pod fields that decide its endpoints differ; a change elsewhere (most status writes) does not
+ *  matter. The cheap facts are compared first: most pod updates change one of them or none. */
 export function podEndpointsChanged(old: Pod, now: Pod): boolean {
-  return endpointFacts(old) !== endpointFacts(now);
+  return (
+    old.status?.phase !== now.status?.phase ||
+    old.spec?.nodeName !== now.spec?.nodeName ||
+    !old.metadata?.deletionTimestamp !== !now.metadata?.deletionTimestamp ||
+    isPodReady(old) !== isPodReady(now) ||
+    !sameStrings(podIPs(old), podIPs(now)) ||
+    old.spec?.hostname !== now.spec?.hostname ||
+    old.spec?.subdomain !== now.spec?.subdomain ||
+    containerPorts(old) !== containerPorts(now)
+  );
 }
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  return canonical(a ?? {}) === canonical(b ?? {});
+  if (a === b) return true;
+  const ka = a ? Object.keys(a) : [];
+  const kb = b ? Object.keys(b) : [];
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (a![k] !== b?.[k]) return false;
+  return true;
 }
 
 /**
@@ -154,6 +169,8 @@ export class ServiceMembership {
     const pod = now ?? old!;
     const ns = pod.metadata.namespace ?? '';
     if (old && now) {
+      // Most namespaces' pods back no service: then no pod update needs comparing.
+      if (!this.services.hasIndexed('namespace', ns)) return [];
       const labelsChanged = !sameLabels(old.metadata.labels, now.metadata.labels);
       if (!labelsChanged && !podEndpointsChanged(asPod(old), asPod(now))) return [];
       const keys = new Set(this.servicesFor(ns, now.metadata.labels));
