@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { bridgeExists, cleanupNode, mountsUnder, type NodeFootprint } from './host.js';
+import { ExitTimeoutError, stopProcess } from './process.js';
 
 // A real `kite server` process for end-to-end tests, driven by the real kubectl.
 
@@ -119,11 +121,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const agentArgs = ingress
     ? ['--cni-bridge', 'kitee0', '--pod-cidr', '10.88.3.0/24', '--cgroup-parent', '/kite-test-e2e', '--kubelet-port', String(await freePort()), '--cluster-dns', '10.43.0.10', '--dns-port', String(await freePort()), '--ingress-http-port', String(ingress.http), '--ingress-https-port', String(ingress.https), ...(opts.agentArgs ?? [])]
     : ['--disable-agent'];
+  // What the agent puts on the host, removed again by stop(). The bridge is the test's only if it is new.
+  let node: NodeFootprint | undefined;
   if (ingress) {
-    // A later flag wins, so the ports the agent really uses are the last ones given.
-    const last = (flag: string) => Number(agentArgs[agentArgs.lastIndexOf(flag) + 1]);
-    ingress.http = last('--ingress-http-port');
-    ingress.https = last('--ingress-https-port');
+    // A later flag wins, so the ports, bridge and cgroup the agent really uses are the last ones given.
+    const last = (flag: string) => agentArgs[agentArgs.lastIndexOf(flag) + 1]!;
+    ingress.http = Number(last('--ingress-http-port'));
+    ingress.https = Number(last('--ingress-https-port'));
+    node = { dataDir, bridge: last('--cni-bridge'), cgroupParent: last('--cgroup-parent'), ownsBridge: !bridgeExists(last('--cni-bridge')) };
   }
   const args = ['server', ...agentArgs, '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', ...(opts.datastoreEndpoint ? ['--datastore-endpoint', opts.datastoreEndpoint] : []), ...(opts.extraArgs ?? [])];
 
@@ -154,16 +159,30 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     if (opts.agent) await waitFor('the node agent to be ready', async () => /kite agent: node \S+ Ready|the node agent could not start|no node agent in this process/.test(output), 60_000, 100);
   }
 
-  async function waitExit(signal: NodeJS.Signals): Promise<void> {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill(signal);
-    });
+  // Set by kill9() until the next start: the agent's containers outlive it by design, so stop() removes them quietly.
+  let killed = false;
+
+  /** SIGTERM; a server that does not exit in time is killed, and the error says so with its log. */
+  async function terminate(): Promise<void> {
+    if (!child) return;
+    try {
+      await stopProcess(child, 'kite server');
+    } catch (e) {
+      if (!(e instanceof ExitTimeoutError)) throw e;
+      killed = true;
+      throw new Error(`${e.message}\nserver log tail:\n${output.slice(-4000)}`);
+    }
   }
 
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    // No Cluster reaches the test, so nothing else would stop this one.
+    if (child) await stopProcess(child, 'kite server', { signal: 'SIGKILL' });
+    if (node) await cleanupNode(node);
+    if (!mountsUnder(dataDir).length) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const cluster: Cluster = {
     dataDir,
     kubeconfig,
@@ -179,14 +198,29 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return r.stdout;
     },
     async stop() {
-      await waitExit('SIGTERM');
-      rmSync(dataDir, { recursive: true, force: true });
+      let failure: unknown;
+      try {
+        await terminate();
+      } catch (e) {
+        failure = e;
+      }
+      if (node) {
+        const left = await cleanupNode(node);
+        if (left.length && !killed && !failure) failure = new Error(`the node agent left behind after a clean stop (now removed): ${left.join(', ')}\nserver log tail:\n${output.slice(-4000)}`);
+      }
+      // A mount still there would let rmSync reach into what it shows (a hostPath volume): keep the directory.
+      const mounts = mountsUnder(dataDir);
+      if (mounts.length) failure ??= new Error(`mounts left under ${dataDir}, which is kept: ${mounts.join(', ')}`);
+      else rmSync(dataDir, { recursive: true, force: true });
+      if (failure) throw failure;
     },
     async kill9() {
-      await waitExit('SIGKILL');
+      if (child) await stopProcess(child, 'kite server', { signal: 'SIGKILL' });
+      killed = true;
     },
     async restart() {
-      await waitExit('SIGTERM');
+      await terminate();
+      killed = false;
       await start();
     },
   };

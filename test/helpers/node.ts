@@ -1,4 +1,3 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { waitFor, type Cluster } from './cluster.js';
@@ -44,27 +43,4 @@ export function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number
   });
 }
 
-/** Mount points (from /proc/self/mountinfo) under a directory. */
-export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m === dir || m.startsWith(`${dir}/`));
-}
-
-/** Child cgroups left under a parent in any hierarchy. */
-export function cgroupsUnder(parent: string): string[] {
-  const left: string[] = [];
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    const dir = `/sys/fs/cgroup/${h}${parent}`;
-    if (!existsSync(dir)) continue;
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) left.push(`${dir}/${e.name}`);
-  }
-  return left;
-}
-
-/** Host-side veth interfaces enslaved to a bridge. */
-export function bridgePorts(bridge: string): string[] {
-  const dir = `/sys/class/net/${bridge}/brif`;
-  return existsSync(dir) ? readdirSync(dir) : [];
-}
+export { mountsUnder, cgroupsUnder, bridgePorts } from './host.js';

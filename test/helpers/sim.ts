@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO, waitFor, type Cluster } from './cluster.js';
+import { stopProcess } from './process.js';
 
 // A `kite sim` process against a test cluster: started, awaited until its nodes are registered, stopped
 // gracefully or killed like a machine that loses power.
@@ -9,7 +10,7 @@ const KITE = process.env.KITE_BIN ?? join(REPO, 'bin', 'kite');
 
 export interface SimProcess {
   output(): string;
-  /** SIGTERM, and wait for the process to exit. */
+  /** SIGTERM, and wait for the process to exit (SIGKILL and an error if it has not within 20 s). */
   stop(): Promise<void>;
   /** SIGKILL: no goodbye, heartbeats just stop. */
   kill9(): Promise<void>;
@@ -22,17 +23,17 @@ export async function startSim(c: Cluster, args: string[], opts: { waitReady?: b
   let exitCode: number | null | undefined;
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => ((exitCode = code), resolve())));
-  const signal = async (sig: NodeJS.Signals) => {
-    if (exitCode === undefined) {
-      child.kill(sig);
-      await exit;
-    }
-  };
+  child.once('exit', (code) => (exitCode = code));
   const sim: SimProcess = {
     output: () => out,
-    stop: () => signal('SIGTERM'),
-    kill9: () => signal('SIGKILL'),
+    stop: async () => {
+      try {
+        await stopProcess(child, `kite sim ${args.join(' ')}`);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\nits output:\n${out.slice(-4000)}`);
+      }
+    },
+    kill9: () => stopProcess(child, 'kite sim', { signal: 'SIGKILL' }),
     exited: () => exitCode !== undefined,
   };
   if (opts.waitReady !== false) {

@@ -19,6 +19,8 @@ export class FakeRuntime implements RuntimeService {
   /** Every container ever created, in order. */
   readonly created: FakeContainer[] = [];
   readonly removedSandboxes: string[] = [];
+  /** Per pod UID, how often its containers were listed by sandbox: a pod worker does so once per sync. */
+  readonly podListings = new Map<string, number>();
   /** Exec (probes, hooks): the exit code for argv; default 0. */
   execHandler: (id: string, argv: string[]) => number = () => 0;
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
@@ -138,6 +140,8 @@ export class FakeRuntime implements RuntimeService {
   }
 
   async listContainers(filter?: { sandboxId?: string }): Promise<ContainerStatus[]> {
+    const podUid = filter?.sandboxId ? this.sandboxes.get(filter.sandboxId)?.podUid : undefined;
+    if (podUid) this.podListings.set(podUid, (this.podListings.get(podUid) ?? 0) + 1);
     return [...this.containers.values()].filter((c) => !filter?.sandboxId || c.sandboxId === filter.sandboxId).map((c) => ({ ...c }));
   }
 

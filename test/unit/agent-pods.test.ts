@@ -351,10 +351,13 @@ test('a restarted agent adopts running containers instead of restarting them', a
     const id = p.status!.containerStatuses![0]!.containerID;
     await n.agent.stop();
     const count = n.runtime.created.length;
+    const uid = p.metadata!.uid!;
+    const listed = n.runtime.podListings.get(uid) ?? 0;
     const n2 = await startNode('agent-adopt', n);
     n.agent = n2.agent;
-    // Give the new agent several resyncs to (wrongly) start anything.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The new agent's worker syncs the pod one sync after another, each beginning with a listing of the pod's
+    // containers: the fourth listing since the restart means three whole syncs had their chance to start something.
+    await waitFor('three syncs of adopt1 by the restarted agent', async () => (n.runtime.podListings.get(uid) ?? 0) >= listed + 4, 20_000, 20);
     assert.equal(n.runtime.created.length, count, 'no container was created');
     const after = await getPod('adopt1');
     assert.equal(after.status!.containerStatuses![0]!.containerID, id);
