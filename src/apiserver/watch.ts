@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { KubeObject } from '../api/object.js';
 import { StatusError, badRequest } from '../api/errors.js';
 import { apiVersionOf } from '../api/resources.js';
@@ -11,6 +12,19 @@ import type { WatchedEvent } from './registry/generic.js';
 
 const BOOKMARK_INTERVAL_MS = 60_000;
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+const INITIAL_CHUNK_BYTES = 1024 * 1024;
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
 
 /** JSON text of objects sent on watches, so an event reaching many watchers is stringified once. */
 const jsonOf = new WeakMap<object, string>();
@@ -60,14 +74,15 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
 
-  const write = (type: string, object: unknown) => {
+  /** `live`: events after the initial state, whose client is dropped when it falls too far behind. */
+  const write = (type: string, object: unknown, live = true) => {
     if (closed) return;
     // Objects shared by every watcher of the event (see decodedEvent) are serialised once for all of them.
     const json = !asTable && typeof object === 'object' && object !== null ? sharedJson(object) : undefined;
     res.write(json !== undefined ? `{"type":${JSON.stringify(type)},"object":${json}}\n` : JSON.stringify({ type, object }) + '\n');
     // A client that stops reading is dropped, as kube-apiserver drops a watcher whose buffer fills: it
     // re-watches from its last resourceVersion, and the server's memory stays bounded.
-    if (res.writableLength > MAX_BUFFERED_BYTES) {
+    if (live && res.writableLength > MAX_BUFFERED_BYTES) {
       closed = true;
       clearTimeout(timer);
       clearInterval(bookmarkTimer);
@@ -117,9 +132,19 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
     let from: number;
     if (rvParam === '' || rvParam === '0') {
       // Start with the state as it is: synthetic ADDED events, then changes after the list's revision.
+      // The state may be far larger than a live watcher's buffer: it goes out at the pace the client reads,
+      // and the changes since are replayed from the watch cache afterwards.
       const list = await reg.list(namespace, { filter });
       res.cork();
-      for (const o of list.items) write('ADDED', encode(o));
+      for (const o of list.items) {
+        write('ADDED', encode(o), false);
+        if (res.writableLength > INITIAL_CHUNK_BYTES) {
+          res.uncork();
+          if (res.writableNeedDrain) await drainedOrClosed(res);
+          if (closed) return;
+          res.cork();
+        }
+      }
       res.uncork();
       from = list.revision;
       lastRv = String(from);
