@@ -10,18 +10,13 @@ import { WatchCache } from '../../src/storage/watchcache.js';
 import { RestClient, resource, type ClientConfig, type WatchEvent } from '../../src/client/rest.js';
 import { StatusError } from '../../src/api/errors.js';
 import type { KubeObject } from '../../src/api/object.js';
+import { waitFor } from '../helpers/cluster.js';
 
 // Components inside `kite server` reach its API server over in-process connections (ClientConfig.connect):
 // the same HTTP handling as over HTTPS, and a client or server that closes ends every request at once.
 
 const CONFIGMAPS = resource('', 'v1', 'configmaps');
 const NAMESPACES = resource('', 'v1', 'namespaces');
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !cond(); await new Promise((r) => setTimeout(r, 10))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 /** Fails unless `p` settles before the deadline (resolved or rejected alike). */
 async function settles(what: string, p: Promise<unknown>, timeoutMs = 10_000): Promise<void> {
@@ -95,7 +90,7 @@ describe('in-process API client', () => {
     const watch = client.watch(CONFIGMAPS, 'default', { resourceVersion: rv }, (ev) => events.push(ev));
     await client.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched' } });
     await client.patch(CONFIGMAPS, 'default', 'watched', 'merge', { data: { x: '1' } });
-    await until('ADDED then MODIFIED', () => events.filter((e) => e.object.metadata.name === 'watched').length >= 2);
+    await waitFor('ADDED then MODIFIED', async () => events.filter((e) => e.object.metadata.name === 'watched').length >= 2, 10_000, 10);
     assert.deepEqual(
       events.filter((e) => e.object.metadata.name === 'watched').map((e) => e.type),
       ['ADDED', 'MODIFIED'],
