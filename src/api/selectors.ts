@@ -428,3 +428,12 @@ export function selectorFromSet(labels: Record<string, string> | null | undefine
     .map((key): LabelRequirement => ({ key, operator: 'Equals', values: [(labels as Record<string, string>)[key]] }));
   return { requirements: reqs };
 }
+
+/** Whether two label sets are equal (absent counts as empty): cheap enough for every watch event. */
+export function sameLabels(a: Record<string, string> | null | undefined, b: Record<string, string> | null | undefined): boolean {
+  if (a === b) return true;
+  const ka = a ? Object.keys(a) : [];
+  if (ka.length !== (b ? Object.keys(b).length : 0)) return false;
+  for (const k of ka) if (a![k] !== b?.[k]) return false;
+  return true;
+}

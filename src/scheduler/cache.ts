@@ -1,4 +1,5 @@
 import type { Node } from 'kubernetes-types/core/v1.js';
+import { sameLabels } from '../api/selectors.js';
 import { NodeInfo } from './nodeinfo.js';
 import type { PodInfo } from './podinfo.js';
 import { SpreadIndex } from './spreadindex.js';
@@ -196,14 +197,6 @@ export class SchedulerCache {
     this.list = out;
     this.listDirty = false;
   }
-}
-
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  if (a === b) return true;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 function mark(set: Set<string>, name: string, on: boolean): void {

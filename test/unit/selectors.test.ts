@@ -23,6 +23,7 @@ import {
   requiredLabelValue,
   selectorFromLabelSelector,
   selectorFromSet,
+  sameLabels,
 } from '../../src/api/selectors.js';
 
 function res(group: string, version: string, resource: string): ResourceInfo {
@@ -262,4 +263,13 @@ describe('field selectors', () => {
     assert.equal(matchesFields(fieldSelectorFor(sc, 'metadata.namespace='), f), true);
     assert.equal(matchesFields(fieldSelectorFor(nodes, 'spec.unschedulable=false'), fieldsOf(nodes, { metadata: { name: 'n' }, spec: {} })), true);
   });
+});
+
+it('sameLabels: equal sets, absent as empty, and any differing key or value', () => {
+  assert.ok(sameLabels({ app: 'web', tier: 'fe' }, { tier: 'fe', app: 'web' }));
+  assert.ok(sameLabels(undefined, {}));
+  assert.ok(sameLabels(null, undefined));
+  assert.ok(!sameLabels({ app: 'web' }, { app: 'api' }));
+  assert.ok(!sameLabels({ app: 'web' }, { app: 'web', tier: 'fe' }));
+  assert.ok(!sameLabels({ app: 'web' }, undefined));
 });

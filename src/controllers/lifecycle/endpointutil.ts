@@ -1,7 +1,7 @@
 import type { Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from '../../api/object.js';
 import { isPlainObject } from '../../api/object.js';
-import { matchesLabels, selectorFromSet, type LabelSelector } from '../../api/selectors.js';
+import { matchesLabels, sameLabels, selectorFromSet, type LabelSelector } from '../../api/selectors.js';
 import type { Informer } from '../../client/informer.js';
 
 // What the Endpoints and EndpointSlice controllers share: which pods back a service, on which port, with which
@@ -120,15 +120,6 @@ export function podEndpointsChanged(old: Pod, now: Pod): boolean {
     old.spec?.subdomain !== now.spec?.subdomain ||
     containerPorts(old) !== containerPorts(now)
   );
-}
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  if (a === b) return true;
-  const ka = a ? Object.keys(a) : [];
-  const kb = b ? Object.keys(b) : [];
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) if (a![k] !== b?.[k]) return false;
-  return true;
 }
 
 /**
