@@ -74,6 +74,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // Uncached: a PVC created right after its default StorageClass must see it, and classes are few.
   const scInfo = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
   admission.setStorageClassSource(async () => (await registries.get(scInfo).list(undefined, {})).items);
+  const icInfo = findResource('networking.k8s.io', 'v1', 'ingressclasses')!;
+  admission.setIngressClassSource(async () => (await registries.get(icInfo).list(undefined, {})).items);
   const svcInfo = findResource('', 'v1', 'services')!;
   allocator.load((await registries.get(svcInfo).list(undefined, {})).items);
   await bootstrap(registries, allocator.kubernetesServiceIp, opts.port, advertiseAddress(opts.bindAddress));

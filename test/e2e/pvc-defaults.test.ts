@@ -2,8 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 
-// What `kubectl get pvc,pv` shows right after creation: a claim without a class gets the default
-// StorageClass (the newest, when several are marked default), and both objects start Pending.
+// What `kubectl get pvc,pv,ingress` shows right after creation: a claim without a class gets the default
+// StorageClass (the newest, when several are marked default), and both objects start Pending; an Ingress
+// without a class gets the default IngressClass.
 
 let c: Cluster;
 
@@ -75,4 +76,25 @@ spec:
   const status = JSON.parse(await c.k('get', 'pv', 'pv-defaults', '-o', 'jsonpath={.status}')) as { phase: string; lastPhaseTransitionTime: string };
   assert.equal(status.phase, 'Pending');
   assert.ok(Date.parse(status.lastPhaseTransitionTime) > Date.now() - 60_000);
+});
+
+test('an Ingress without a class gets the default IngressClass; one that names a class keeps it', async () => {
+  const ingressClass = `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: web-default
+  annotations: {ingressclass.kubernetes.io/is-default-class: "true"}
+spec: {controller: example.com/ingress}
+`;
+  const ingress = (name: string, extra = '') => `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ${name}}
+spec:
+${extra}  defaultBackend: {service: {name: web, port: {number: 80}}}
+`;
+  assert.equal((await c.kubectl(['apply', '-f', '-'], { input: ingressClass })).code, 0);
+  const created = await c.kubectl(['apply', '-f', '-'], { input: ingress('plain') + '---\n' + ingress('chosen', '  ingressClassName: other\n') });
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(await c.k('get', 'ingress', 'plain'), /^plain\s+web-default\s+\*\s+/m);
+  assert.equal(await c.k('get', 'ingress', 'chosen', '-o', 'jsonpath={.spec.ingressClassName}'), 'other');
 });

@@ -23,22 +23,36 @@ export interface AdmissionOptions {
 /** Reads the cluster's PriorityClasses (the Priority plugin resolves priorityClassName through them). */
 export type PriorityClassSource = () => Promise<KubeObject[]>;
 
-/** Reads the cluster's StorageClasses (the DefaultStorageClass plugin picks the default among them). */
-export type StorageClassSource = () => Promise<KubeObject[]>;
+/** Reads the cluster's StorageClasses or IngressClasses (the DefaultStorageClass and DefaultIngressClass
+ *  plugins pick the default among them). */
+export type ClassSource = () => Promise<KubeObject[]>;
 
-const DEFAULT_CLASS_ANNOTATIONS = ['storageclass.kubernetes.io/is-default-class', 'storageclass.beta.kubernetes.io/is-default-class'];
+const DEFAULT_STORAGE_CLASS_ANNOTATIONS = ['storageclass.kubernetes.io/is-default-class', 'storageclass.beta.kubernetes.io/is-default-class'];
+const DEFAULT_INGRESS_CLASS_ANNOTATIONS = ['ingressclass.kubernetes.io/is-default-class'];
+/** An Ingress that names its class with the pre-IngressClass annotation has chosen one. */
+const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 
-/** The default StorageClass's name: among classes annotated as default, the newest; on a tie the first by name. */
-export function defaultStorageClassName(classes: KubeObject[]): string | undefined {
-  const defaults = classes.filter((sc) => DEFAULT_CLASS_ANNOTATIONS.some((a) => sc.metadata.annotations?.[a] === 'true'));
-  const created = (sc: KubeObject) => Date.parse(sc.metadata.creationTimestamp ?? '') || 0;
+/** Among classes annotated as default, the newest; on a tie the first by name (both plugins agree on this,
+ *  so a second default class added by mistake takes over rather than failing every create). */
+function newestDefault(classes: KubeObject[], annotations: string[]): string | undefined {
+  const defaults = classes.filter((c) => annotations.some((a) => c.metadata.annotations?.[a] === 'true'));
+  const created = (c: KubeObject) => Date.parse(c.metadata.creationTimestamp ?? '') || 0;
   defaults.sort((a, b) => created(b) - created(a) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
   return defaults[0]?.metadata.name;
 }
 
+export function defaultStorageClassName(classes: KubeObject[]): string | undefined {
+  return newestDefault(classes, DEFAULT_STORAGE_CLASS_ANNOTATIONS);
+}
+
+export function defaultIngressClassName(classes: KubeObject[]): string | undefined {
+  return newestDefault(classes, DEFAULT_INGRESS_CLASS_ANNOTATIONS);
+}
+
 export class AdmissionChain implements Admission {
   private priorityClasses: PriorityClassSource = async () => [];
-  private storageClasses: StorageClassSource = async () => [];
+  private storageClasses: ClassSource = async () => [];
+  private ingressClasses: ClassSource = async () => [];
 
   constructor(
     private readonly services: ServiceAllocator,
@@ -49,8 +63,21 @@ export class AdmissionChain implements Admission {
     this.priorityClasses = src;
   }
 
-  setStorageClassSource(src: StorageClassSource): void {
+  setStorageClassSource(src: ClassSource): void {
     this.storageClasses = src;
+  }
+
+  setIngressClassSource(src: ClassSource): void {
+    this.ingressClasses = src;
+  }
+
+  /** DefaultIngressClass: a new Ingress that chose no class, by field or by the legacy annotation, gets the default. */
+  private async defaultIngressClass(obj: KubeObject): Promise<void> {
+    const spec = (obj.spec ??= {}) as { ingressClassName?: string | null };
+    if (spec.ingressClassName !== undefined && spec.ingressClassName !== null) return;
+    if (obj.metadata.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION] !== undefined) return;
+    const name = defaultIngressClassName(await this.ingressClasses());
+    if (name !== undefined) spec.ingressClassName = name;
   }
 
   private async createContext(info: ResourceInfo, obj: KubeObject): Promise<CreateContext> {
@@ -79,6 +106,7 @@ export class AdmissionChain implements Admission {
     const version = info.storageVersion ?? info.version;
     applyDefaults(info.group, version, info.kind, obj);
     if (op === 'create') prepareForCreate(info.group, version, info.kind, obj, await this.createContext(info, obj));
+    if (op === 'create' && !subresource && info.kind === 'Ingress' && info.group === 'networking.k8s.io') await this.defaultIngressClass(obj);
     else if (op === 'update' && old && !systemWrite(subresource)) prepareForUpdate(info.group, version, info.kind, obj, old);
     if (info.kind === 'Service' && !info.group && op !== 'delete' && !systemWrite(subresource)) {
       this.services.allocate(obj, old);
