@@ -3,25 +3,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { networkInterfaces, hostname } from 'node:os';
 import type * as X509 from '@peculiar/x509';
+import { ALG, altName, keyPair, loadX509, privateKeyPem, serialNumber, validity, type CryptoKey } from '../tls/certs.js';
 
 // The cluster's PKI, made once on first start in <data-dir>/server/tls (k3s keeps it in the same place):
 // a CA, a serving certificate for every local address, and an admin client certificate (O=system:masters)
 // for the kubeconfig, and the key that signs service-account tokens. Later starts reuse what exists, so
 // kubeconfigs and issued tokens keep working across restarts.
-
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-
-// The X.509 library is loaded only when a certificate must be made: most starts reuse what exists.
-let x509: typeof X509;
-async function loadX509(): Promise<void> {
-  if (x509) return;
-  x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-}
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
 export interface Pki {
   caCertPem: string;
@@ -35,24 +22,9 @@ export interface Pki {
   serviceAccountKeyPem: string;
 }
 
-async function keyPair(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-}
-
-async function privateKeyPem(k: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', k));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
-}
-
 async function importPrivateKey(pem: string): Promise<CryptoKey> {
   const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   return webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), ALG, true, ['sign']);
-}
-
-function serial(): string {
-  const b = randomBytes(16);
-  b[0] &= 0x7f;
-  return b.toString('hex');
 }
 
 function localAddresses(): string[] {
@@ -67,6 +39,7 @@ async function issue(
   usage: 'server' | 'client',
   sans: X509.JsonGeneralName[] = [],
 ): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const keys = await keyPair();
   const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
@@ -76,11 +49,10 @@ async function issue(
   ];
   if (sans.length) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
+    serialNumber: serialNumber(),
     subject,
     issuer: ca.cert.subject,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + TEN_YEARS_MS),
+    ...validity(),
     signingAlgorithm: ALG,
     publicKey: keys.publicKey,
     signingKey: ca.key,
@@ -124,16 +96,15 @@ function serviceAccountKey(): string {
 }
 
 async function issueMissing(dir: string, wanted: string[]): Promise<void> {
-  await loadX509();
+  const x509 = await loadX509();
   const p = (f: string) => join(dir, f);
   const write = (f: string, data: string) => writeFileSync(p(f), data, { mode: 0o600 });
   if (!existsSync(p('ca.crt')) || !existsSync(p('ca.key'))) {
     const keys = await keyPair();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
+      serialNumber: serialNumber(),
       name: `CN=kite-ca@${Math.floor(Date.now() / 1000)}`,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + TEN_YEARS_MS),
+      ...validity(),
       signingAlgorithm: ALG,
       keys,
       extensions: [
@@ -149,8 +120,7 @@ async function issueMissing(dir: string, wanted: string[]): Promise<void> {
   const ca = { cert: new x509.X509Certificate(caCertPem), key: await importPrivateKey(readFileSync(p('ca.key'), 'utf8')) };
 
   if (!existsSync(p('serving.crt')) || !servingCoversAll(readFileSync(p('serving.crt'), 'utf8'), wanted)) {
-    const sans: X509.JsonGeneralName[] = wanted.map((n) => (/^[0-9.]+$|:/.test(n) ? { type: 'ip', value: n } : { type: 'dns', value: n }));
-    const s = await issue(ca, 'CN=kube-apiserver', 'server', sans);
+    const s = await issue(ca, 'CN=kube-apiserver', 'server', wanted.map(altName));
     write('serving.key', s.keyPem);
     write('serving.crt', s.certPem);
   }

@@ -1,8 +1,8 @@
-import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type * as X509 from '@peculiar/x509';
 import type { KubeObject } from '../api/object.js';
 import type { TlsCertificate } from './model.js';
+import { loadX509, selfSignedServing } from '../tls/certs.js';
 
 // Certificates nginx presents: the user's `kubernetes.io/tls` Secrets, checked before nginx sees them (a
 // Secret whose key does not match its certificate would otherwise fail the whole reload), and a
@@ -34,7 +34,6 @@ export function certificateFromSecret(secret: KubeObject | undefined, key: strin
 }
 
 const DEFAULT_SUBJECT = 'CN=Kite Ingress Controller Default Certificate, O=kite';
-const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
 function usable(pem: string): boolean {
   try {
@@ -48,27 +47,7 @@ function usable(pem: string): boolean {
 /** The default certificate at `path` (chain then key, mode 0600), made on first use and kept across restarts. */
 export async function ensureDefaultCertificate(path: string): Promise<void> {
   if (existsSync(path) && usable(readFileSync(path, 'utf8'))) return;
-  const x509: typeof X509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString('hex'),
-    name: DEFAULT_SUBJECT,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + TEN_YEARS_MS),
-    signingAlgorithm: alg,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'ingress.local' }]),
-    ],
-  });
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
-  writeFileSync(path, `${cert.toString('pem')}\n${keyPem}`, { mode: 0o600 });
+  const { KeyUsageFlags } = await loadX509();
+  const made = await selfSignedServing(DEFAULT_SUBJECT, ['ingress.local'], KeyUsageFlags.digitalSignature);
+  writeFileSync(path, `${made.certPem}${made.keyPem}`, { mode: 0o600 });
 }
