@@ -5,9 +5,10 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RestClient, type ClientConfig } from '../client/rest.js';
 import { shutdown } from './shutdown.js';
-import type { ImageService, RuntimeService } from '../runtime/interface.js';
+import { openImageStore } from '../runtime/images/store.js';
+import { createRuncRuntime } from '../runtime/runc/runtime.js';
+import { createVolumeManager } from '../agent/volumes/manager.js';
 import { startAgent, type Agent } from '../agent/agent.js';
-import type { AgentImageService, VolumeManager } from '../agent/types.js';
 import { firstIPv4 } from '../agent/machine.js';
 import { startServiceProxy } from '../proxy/proxier.js';
 import { startClusterDns } from '../dns/server.js';
@@ -86,22 +87,6 @@ export function agentUnsupportedReason(): string | undefined {
   return undefined;
 }
 
-// The runtime, image store and volume manager are separate modules loaded at start, so this file builds
-// (and the agent is tested) without them.
-interface RuncModule {
-  createRuncRuntime(opts: { dataDir: string; images: Pick<ImageService, 'layerDirs'>; network: { bridge: string; podCidr: string; mtu?: number }; cgroupParent: string; nodeIP?: string; log(m: string): void }): RuntimeService | Promise<RuntimeService>;
-}
-interface ImageStoreModule {
-  openImageStore(opts: { dir: string; registriesConfigPath?: string; log?(m: string): void }): AgentImageService | Promise<AgentImageService>;
-}
-interface VolumesModule {
-  createVolumeManager(opts: { dataDir: string; client: RestClient; nodeName: string; log(m: string): void }): VolumeManager;
-}
-
-async function load<T>(specifier: string): Promise<T> {
-  return (await import(specifier)) as T;
-}
-
 export interface NodeAgentHandle {
   stop(): Promise<void>;
 }
@@ -120,11 +105,6 @@ export async function startNodeAgent(o: { server: ClientConfig; dataDir: string;
   const registries = f.registries ? resolve(f.registries) : undefined;
   if (registries && !existsSync(registries)) throw new Error(`--registries ${registries}: no such file`);
 
-  const [{ openImageStore }, { createRuncRuntime }, { createVolumeManager }] = await Promise.all([
-    load<ImageStoreModule>('../runtime/images/store.js'),
-    load<RuncModule>('../runtime/runc/runtime.js'),
-    load<VolumesModule>('../agent/volumes/manager.js'),
-  ]);
   const images = await openImageStore({ dir: join(o.dataDir, 'images'), registriesConfigPath: registries, log: o.log });
   const runtime = await createRuncRuntime({ dataDir: join(o.dataDir, 'runtime'), images, network: { bridge: f['cni-bridge'] ?? 'kite0', podCidr }, cgroupParent: f['cgroup-parent'] ?? '/kite', nodeIP: f['node-ip'], log: o.log });
   const volumeClient = new RestClient({ ...o.server, userAgent: 'kubelet' });
