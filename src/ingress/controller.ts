@@ -6,6 +6,7 @@ import { ClassFilter, ensureIngressClass, ingressClasses } from './ingressclass.
 import { buildModel, type TlsCertificate } from './model.js';
 import { ingresses, publishStatus, publishedAddresses } from './status.js';
 import { certificateFromSecret } from './tls.js';
+import { SyncRunner } from '../client/syncrunner.js';
 
 // The node's ingress controller, as ingress-nginx: informers on Ingresses, IngressClasses, Services,
 // EndpointSlices, Secrets and Nodes feed a rate-limited sync loop. Each sync builds the whole model from
@@ -109,13 +110,6 @@ export async function startIngressController(opts: IngressControllerOptions): Pr
   const certCache = new Map<string, { version: string; result: TlsCertificate | { error: string } }>();
 
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let lastSyncEnd = 0;
-  let backoff = 0;
-  let requested = 0;
-  let completed = 0;
-  const waiters: Array<{ gen: number; resolve(): void; reject(e: Error): void }> = [];
   let readiness = deferred();
 
   function certificate(key: string): TlsCertificate | { error: string } {
@@ -165,45 +159,27 @@ export async function startIngressController(opts: IngressControllerOptions): Pr
     await publishStatus(opts.client, all, new Set(served.map(objectKey)), addresses, log);
   }
 
-  function schedule(): void {
-    if (stopped || timer || running) return;
-    const wait = Math.max(0, lastSyncEnd + Math.max(minInterval, backoff) - Date.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      running = runSync().finally(() => {
-        running = undefined;
-        if (completed < requested) schedule();
-      });
-    }, wait);
-  }
-
-  async function runSync(): Promise<void> {
-    const gen = requested;
-    try {
-      await syncOnce();
-      backoff = 0;
-      completed = gen;
-      for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.gen <= gen) waiters.splice(i, 1)[0]!.resolve();
-    } catch (e) {
-      const err = e as Error;
-      backoff = Math.min(Math.max(backoff * 2, 1000), MAX_BACKOFF_MS);
-      log(`sync failed, retrying in ${backoff} ms: ${err.message}`);
-      if (!readiness.settled) readiness.reject(err);
-      for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.gen <= gen) waiters.splice(i, 1)[0]!.reject(err);
-    } finally {
-      lastSyncEnd = Date.now();
-    }
-  }
-
-  function requestSync(): void {
-    requested++;
-    if (informers.every((i) => i.hasSynced())) schedule();
-  }
+  const runner = new SyncRunner({
+    sync: async () => {
+      try {
+        await syncOnce();
+      } catch (e) {
+        if (!readiness.settled) readiness.reject(e as Error);
+        throw e;
+      }
+    },
+    minIntervalMs: minInterval,
+    initialBackoffMs: 1000,
+    maxBackoffMs: MAX_BACKOFF_MS,
+    ready: () => informers.every((i) => i.hasSynced()),
+    log,
+  });
+  const requestSync = () => runner.request();
 
   plane.onUnexpectedExit = (reason) => {
     if (stopped) return;
     log(`${reason}; starting it again`);
-    backoff = Math.min(Math.max(backoff * 2, 1000), MAX_BACKOFF_MS);
+    runner.backOff();
     requestSync();
   };
 
@@ -242,35 +218,15 @@ export async function startIngressController(opts: IngressControllerOptions): Pr
   for (const i of informers) i.start();
   void Promise.all(informers.map((i) => i.waitForSync())).then(() => requestSync());
 
-  function syncNow(): Promise<void> {
-    if (stopped) return Promise.reject(new Error('ingress controller is stopped'));
-    requested++;
-    const gen = requested;
-    const p = new Promise<void>((resolve, reject) => waiters.push({ gen, resolve, reject }));
-    if (!informers.every((i) => i.hasSynced())) return p; // the first sync after the caches fill serves it
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
-    if (!running) {
-      lastSyncEnd = 0; // an explicit request skips the rate limit
-      schedule();
-    }
-    return p;
-  }
-
   return {
     ready: () => readiness.promise,
-    syncNow,
+    syncNow: () => runner.syncNow(),
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
       if (classTimer) clearTimeout(classTimer);
-      timer = undefined;
-      await running;
+      const err = new Error('ingress controller is stopped');
+      await runner.stop(err);
       await Promise.all(informers.map((i) => i.stop()));
-      const err = new Error('ingress controller stopped');
-      for (const w of waiters.splice(0)) w.reject(err);
       if (!readiness.settled) readiness.reject(err);
       await plane.stop();
     },

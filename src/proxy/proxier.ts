@@ -1,6 +1,7 @@
 import type { KubeObject } from '../api/object.js';
 import { Informer, objectKey } from '../client/informer.js';
 import { resource, type RestClient } from '../client/rest.js';
+import { SyncRunner } from '../client/syncrunner.js';
 import { hasBridgeNetfilter, NodeNetwork } from './host.js';
 import { ingressAddresses, publishLoadBalancers } from './loadbalancer.js';
 import { SERVICE_NAME_LABEL, isProxied, servicePorts, type ServicePortInfo } from './model.js';
@@ -59,14 +60,6 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   const informers = [svcInf, sliceInf, epInf, nodeInf];
 
   let applied: Ruleset | undefined; // what the kernel has; undefined = unknown, next sync writes the whole table
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let lastSyncEnd = 0;
-  let backoff = 0;
-  let requested = 0; // generation of the newest sync request
-  let completed = 0; // newest generation whose sync succeeded
-  const waiters: Array<{ gen: number; resolve(): void; reject(e: Error): void }> = [];
 
   function collectPorts(): ServicePortInfo[] {
     const out: ServicePortInfo[] = [];
@@ -91,39 +84,15 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     await publishLoadBalancers(opts.client, svcInf.list(), addresses, log);
   }
 
-  function schedule(): void {
-    if (stopped || timer || running) return;
-    const wait = Math.max(0, lastSyncEnd + Math.max(minInterval, backoff) - Date.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      running = runSync().finally(() => {
-        running = undefined;
-        if (completed < requested) schedule();
-      });
-    }, wait);
-  }
-
-  async function runSync(): Promise<void> {
-    const gen = requested;
-    try {
-      await syncOnce();
-      backoff = 0;
-      completed = gen;
-      for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.gen <= gen) waiters.splice(i, 1)[0]!.resolve();
-    } catch (e) {
-      backoff = Math.min(Math.max(backoff * 2, 500), MAX_BACKOFF_MS);
-      const err = e as Error;
-      log(`sync failed, retrying in ${backoff} ms: ${err.message}`);
-      for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.gen <= gen) waiters.splice(i, 1)[0]!.reject(err);
-    } finally {
-      lastSyncEnd = Date.now();
-    }
-  }
-
-  function requestSync(): void {
-    requested++;
-    if (svcInf.hasSynced() && sliceInf.hasSynced() && epInf.hasSynced() && nodeInf.hasSynced()) schedule();
-  }
+  const runner = new SyncRunner({
+    sync: syncOnce,
+    minIntervalMs: minInterval,
+    initialBackoffMs: 500,
+    maxBackoffMs: MAX_BACKOFF_MS,
+    ready: () => informers.every((i) => i.hasSynced()),
+    log,
+  });
+  const requestSync = () => runner.request();
 
   const onChange = { add: requestSync, update: requestSync, delete: requestSync };
   // Endpoints matter only for selector-less services, Nodes only for load balancer addresses: filter noise.
@@ -143,33 +112,13 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   for (const i of informers) i.start();
   await Promise.all(informers.map((i) => i.waitForSync()));
   // Clear any leftover table of an earlier run now, so a dead proxy's rules are gone even if the first sync fails.
-  await syncNowImpl().catch((e: Error) => log(`first sync failed: ${e.message}`));
-
-  function syncNowImpl(): Promise<void> {
-    if (stopped) return Promise.reject(new Error('service proxy is stopped'));
-    requested++;
-    const gen = requested;
-    const p = new Promise<void>((resolve, reject) => waiters.push({ gen, resolve, reject }));
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
-    if (!running) {
-      lastSyncEnd = 0; // an explicit request skips the rate limit
-      schedule();
-    }
-    return p;
-  }
+  await runner.syncNow().catch((e: Error) => log(`first sync failed: ${e.message}`));
 
   return {
-    syncNow: syncNowImpl,
+    syncNow: () => runner.syncNow(),
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
+      await runner.stop(new Error('service proxy is stopped'));
       await Promise.all(informers.map((i) => i.stop()));
-      for (const w of waiters.splice(0)) w.reject(new Error('service proxy stopped'));
       await nft.run(['delete', 'table', FAMILY, table]).catch((e: Error) => {
         if (!/No such file or directory/.test(e.message)) log(`cannot delete nft table ${table}: ${e.message}`);
       });
