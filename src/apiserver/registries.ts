@@ -46,10 +46,14 @@ export class Registries {
     return r;
   }
 
+  /** Whether `info` speaks another version than the one its objects are stored in. */
+  converts(info: ResourceInfo): boolean {
+    return info.kind === 'HorizontalPodAutoscaler' && info.version === 'v1';
+  }
+
   /** Storage version → the version `info` speaks. */
   convert(obj: KubeObject, info: ResourceInfo): KubeObject {
-    if (info.kind === 'HorizontalPodAutoscaler' && info.version === 'v1') return hpaV2ToV1(obj);
-    return obj;
+    return this.converts(info) ? hpaV2ToV1(obj) : obj;
   }
 
   /** The version `info` speaks → storage version. */

@@ -43,7 +43,6 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
   const q = url.searchParams;
   const reg = registries.get(rr.info);
   const filter = selectorFilter(rr.info, q);
-  const matches = (o: KubeObject) => !filter || filter(o);
   const rvParam = q.get('resourceVersion') ?? '';
   if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw badRequest(`resourceVersion: Invalid value: "${rvParam}": must be a non-negative integer`);
   const timeoutSeconds = Number(q.get('timeoutSeconds') ?? 0) || 0;
@@ -75,11 +74,13 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
   res.flushHeaders();
 
   /** `live`: events after the initial state, whose client is dropped when it falls too far behind. */
-  const write = (type: string, object: unknown, live = true) => {
+  const write = (type: string, object: object, live = true) => {
+    // Objects shared by every watcher of the event are serialised once for all of them; tables are per watcher.
+    writeJson(type, asTable ? JSON.stringify(object) : sharedJson(object), live);
+  };
+  const writeJson = (type: string, json: string, live = true) => {
     if (closed) return;
-    // Objects shared by every watcher of the event (see decodedEvent) are serialised once for all of them.
-    const json = !asTable && typeof object === 'object' && object !== null ? sharedJson(object) : undefined;
-    res.write(json !== undefined ? `{"type":${JSON.stringify(type)},"object":${json}}\n` : JSON.stringify({ type, object }) + '\n');
+    res.write(`{"type":"${type}","object":${json}}\n`);
     // A client that stops reading is dropped, as kube-apiserver drops a watcher whose buffer fills: it
     // re-watches from its last resourceVersion, and the server's memory stays bounded.
     if (live && res.writableLength > MAX_BUFFERED_BYTES) {
@@ -90,13 +91,19 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
       res.destroy();
     }
   };
-  const encode = (o: KubeObject): unknown => {
+  const encode = (o: KubeObject): object => {
     const out = registries.convert(o, rr.info);
     if (!asTable) return out;
     const t = tableFor(rr.info, [out], { now: Date.now(), includeObject: tableOpts.includeObject, noHeaders: sentColumns });
     sentColumns = true;
     t.metadata = { resourceVersion: out.metadata.resourceVersion };
     return t;
+  };
+  // Stored objects go out as stored unless converted or printed: their JSON is the event's own.
+  const asStored = !asTable && !registries.converts(rr.info);
+  const emit = (type: WatchedEvent['type'], ev: WatchedEvent) => {
+    if (asStored) writeJson(type, ev.json);
+    else write(type, encode(ev.object));
   };
   const send = (evs: WatchedEvent[]) => {
     // One write to the socket (one TLS record) for the whole batch rather than one per event.
@@ -110,16 +117,16 @@ export async function serveWatch(ctx: Ctx): Promise<void> {
   };
   const sendEach = (evs: WatchedEvent[]) => {
     for (const ev of evs) {
-      const now = matches(ev.object);
-      // Without a selector every state matches: the previous one need not be decoded to know it did.
-      const before = ev.hasPrev && (!filter || matches(ev.prev!));
+      // Without a selector every state matches: neither needs decoding to know it does.
+      const now = !filter || filter(ev.object);
+      const before = ev.hasPrev && (!filter || filter(ev.prev!));
       lastRv = String(ev.revision);
       if (ev.type === 'MODIFIED') {
-        if (now && before) write('MODIFIED', encode(ev.object));
-        else if (now) write('ADDED', encode(ev.object));
-        else if (before) write('DELETED', encode(ev.object));
+        if (now && before) emit('MODIFIED', ev);
+        else if (now) emit('ADDED', ev);
+        else if (before) emit('DELETED', ev);
       } else if (now) {
-        write(ev.type, encode(ev.object));
+        emit(ev.type, ev);
       }
     }
   };

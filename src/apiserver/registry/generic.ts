@@ -16,6 +16,7 @@ import {
   type WatchEvent,
 } from '../../storage/interface.js';
 import { listPrefix, objectKey } from './keys.js';
+import { decodeKv, decodeStored, encodeStored, storedJson } from './stored.js';
 import { hasStatusSubresource, stableEqual } from './strategy.js';
 
 // The one generic registry every resource goes through (kube-apiserver's genericregistry.Store): system
@@ -55,25 +56,23 @@ export interface DeleteOptions {
  *  not hold anything the caller keeps using (across retries, say). */
 export type UpdateFn = (current: KubeObject) => Promise<KubeObject> | KubeObject;
 
+/** A storage event as watchers see it. Its states are decoded on first use, and its JSON is built from the
+ *  stored text: a watcher that forwards events without selecting or converting them never parses one. */
 export interface WatchedEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: KubeObject;
-  /** The previous state, for selector transitions (decoded on first use: unfiltered watches never ask). */
-  prev?: KubeObject;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly object: KubeObject;
+  /** JSON text of `object`. */
+  readonly json: string;
+  /** The previous state, for selector transitions. */
+  readonly prev?: KubeObject;
   /** Whether the event carries the previous state (without decoding it). */
-  hasPrev: boolean;
-  revision: number;
+  readonly hasPrev: boolean;
+  readonly revision: number;
 }
 
 export interface Hooks {
   /** Manage managedFields on a non-apply write. */
   trackManagedFields?(info: ResourceInfo, old: KubeObject | undefined, obj: KubeObject, manager: string, subresource: string | undefined): void;
-}
-
-export function decodeKv(kv: KeyValue): KubeObject {
-  const obj = JSON.parse(kv.value) as KubeObject;
-  obj.metadata.resourceVersion = String(kv.modRevision);
-  return obj;
 }
 
 /**
@@ -115,9 +114,7 @@ function pureJson(v: unknown): boolean {
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 function encode(obj: KubeObject): string {
-  const copy: KubeObject = { ...obj, metadata: { ...obj.metadata } };
-  delete copy.metadata.resourceVersion;
-  const text = JSON.stringify(copy);
+  const text = encodeStored(obj);
   if (Buffer.byteLength(text) > MAX_OBJECT_BYTES) throw new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864 bytes for a stored object');
   return text;
 }
@@ -435,20 +432,39 @@ function decodedEvent(ev: WatchEvent): WatchedEvent {
       forgetScheduled = false;
     });
   }
-  if (ev.type === 'delete') {
-    const obj = decodeKv(ev.prevKv ?? ev.kv);
-    obj.metadata.resourceVersion = String(ev.kv.modRevision);
-    out = { type: 'DELETED', object: obj, revision: ev.kv.modRevision, hasPrev: false };
-  } else {
-    out = { type: ev.created ? 'ADDED' : 'MODIFIED', object: decodeKv(ev.kv), revision: ev.kv.modRevision, hasPrev: !!ev.prevKv };
-    const prevKv = ev.prevKv;
-    if (prevKv) {
-      let prev: KubeObject | undefined;
-      Object.defineProperty(out, 'prev', { enumerable: true, get: () => (prev ??= decodeKv(prevKv)) });
-    }
-  }
+  // A deletion shows the last state at the deletion's revision.
+  out = ev.type === 'delete' ? new StoredEvent('DELETED', (ev.prevKv ?? ev.kv).value, ev.kv.modRevision, undefined) : new StoredEvent(ev.created ? 'ADDED' : 'MODIFIED', ev.kv.value, ev.kv.modRevision, ev.prevKv);
   decodedEvents.set(ev, out);
   return out;
+}
+
+class StoredEvent implements WatchedEvent {
+  private decoded: KubeObject | undefined;
+  private text: string | undefined;
+  private decodedPrev: KubeObject | undefined;
+
+  constructor(
+    readonly type: WatchedEvent['type'],
+    private readonly stored: string,
+    readonly revision: number,
+    private readonly prevKv: KeyValue | undefined,
+  ) {}
+
+  get object(): KubeObject {
+    return (this.decoded ??= decodeStored(this.stored, this.revision));
+  }
+
+  get json(): string {
+    return (this.text ??= storedJson(this.stored, this.revision));
+  }
+
+  get prev(): KubeObject | undefined {
+    return this.prevKv && (this.decodedPrev ??= decodeKv(this.prevKv));
+  }
+
+  get hasPrev(): boolean {
+    return this.prevKv !== undefined;
+  }
 }
 
 /** Finalizers that keep an object whose deletion was requested (namespaces also wait on spec.finalizers). */
