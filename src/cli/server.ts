@@ -5,6 +5,7 @@ import { openStore } from '../storage/open.js';
 import { WatchCache } from '../storage/watchcache.js';
 import { Compactor, parseDuration } from '../storage/compactor.js';
 import { startControlPlane } from './controlplane.js';
+import { limitHeapGrowth } from './heap.js';
 import { shutdown } from './shutdown.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/pki.js';
 import { startApiServer } from '../apiserver/server.js';
@@ -58,6 +59,7 @@ export async function runServer(argv: string[]): Promise<number> {
     return 0;
   }
   const started = Date.now();
+  limitHeapGrowth();
   const dataDir = resolve(values['data-dir']!);
   mkdirSync(dataDir, { recursive: true });
   const port = Number(values['https-listen-port']);
