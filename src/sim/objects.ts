@@ -18,7 +18,8 @@ export function timestamp(ms = Date.now()): string {
 
 /** metav1.MicroTime, as Lease.spec.renewTime carries it. */
 export function microTimestamp(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  // toISOString always ends in ".mmmZ": no pattern needed (this runs for every Lease renewal).
+  return `${new Date(ms).toISOString().slice(0, -1)}000Z`;
 }
 
 function hex(...parts: string[]): string {
