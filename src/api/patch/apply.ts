@@ -51,10 +51,14 @@ const STRIPPED = FieldSet.of(
   ['f:metadata', 'f:resourceVersion'],
 );
 
+const STATUS = FieldSet.of(['f:status']);
+const SPEC = FieldSet.of(['f:spec']);
+const REPLICAS = FieldSet.of(['f:spec', 'f:replicas']);
+
 export function defaultFieldFilter(subresource?: string): FieldFilter {
-  if (!subresource) return (s) => s.recursiveDifference(FieldSet.of(['f:status']));
-  if (subresource === 'status') return (s) => s.recursiveDifference(FieldSet.of(['f:spec']));
-  if (subresource === 'scale') return (s) => s.intersection(FieldSet.of(['f:spec', 'f:replicas']));
+  if (!subresource) return (s) => s.recursiveDifference(STATUS);
+  if (subresource === 'status') return (s) => s.recursiveDifference(SPEC);
+  if (subresource === 'scale') return (s) => s.intersection(REPLICAS);
   return (s) => s;
 }
 

@@ -70,14 +70,7 @@ function seconds(time: string | undefined): number {
 export function encodeManagers(managers: Managers): ManagedFieldsEntry[] | undefined {
   const list = [...managers.values()].filter((m) => !m.set.isEmpty());
   if (list.length === 0) return undefined;
-  list.sort(
-    (p, q) =>
-      compareStrings(p.operation, q.operation) ||
-      seconds(p.time) - seconds(q.time) ||
-      compareStrings(p.manager, q.manager) ||
-      compareStrings(p.apiVersion, q.apiVersion) ||
-      compareStrings(p.subresource ?? '', q.subresource ?? ''),
-  );
+  list.sort(compareEntries);
   return list.map((m) => {
     const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion };
     if (m.time) e.time = m.time;
@@ -152,7 +145,9 @@ export function updateStoredManagers(
 ): { entries: ManagedFieldsEntry[] | undefined; count: number } | null {
   if (entries === undefined || entries === null) return { entries: undefined, count: 0 };
   if (!Array.isArray(entries)) return null;
-  const writerKey = managerKey(writer.manager, 'Update', writer.apiVersion, writer.subresource);
+  const writerSub = writer.subresource || undefined;
+  // What the write changed without taking it (system metadata): an owner of any of it loses it.
+  const lost = own.isEmpty() ? changed : changed.difference(own);
   const keys = new Set<string>();
   const out: Array<ManagedFieldsEntry & { operation: 'Apply' | 'Update' }> = [];
   let writerSet: FieldSet | undefined;
@@ -166,23 +161,29 @@ export function updateStoredManagers(
     if (raw !== undefined && raw !== null && !isJsonObject(raw)) return null;
     const manager = typeof e.manager === 'string' ? e.manager : '';
     const subresource = typeof e.subresource === 'string' && e.subresource ? e.subresource : undefined;
-    const time = typeof e.time === 'string' ? e.time : undefined;
-    const key = managerKey(manager, op, e.apiVersion, subresource);
+    let time = typeof e.time === 'string' ? e.time : undefined;
+    const key = identity(manager, op, e.apiVersion, subresource);
     if (keys.has(key)) return null;
     keys.add(key);
     const fields: JsonObject | undefined = isJsonObject(raw) && Object.keys(raw).length > 0 ? raw : undefined;
-    // Only an owner of something this write changed or removed loses fields (and needs decoding).
-    let set: FieldSet | undefined;
-    if (fields && (touches(changed, fields) || touches(removed, fields))) {
-      try {
-        set = decodeFieldsV1(fields).difference(changed).difference(removed);
-      } catch {
-        return null;
+    const isWriter = op === 'Update' && manager === writer.manager && e.apiVersion === writer.apiVersion && subresource === writerSub;
+    let encoded: JsonObject | undefined = fields;
+    if (isWriter) writerFound = true;
+    if (isWriter && !own.isEmpty() && fields && ownsAll(own, fields) && !touches(lost, fields) && !touches(removed, fields)) {
+      // The writer already owns everything it wrote and loses nothing (a Lease renewal, a repeated status
+      // write): its set stays as stored and only its time moves.
+      time = writer.time;
+    } else {
+      // Only an owner of something this write changed or removed loses fields (and needs decoding).
+      let set: FieldSet | undefined;
+      if (fields && (touches(changed, fields) || touches(removed, fields))) {
+        try {
+          set = decodeFieldsV1(fields).difference(changed).difference(removed);
+        } catch {
+          return null;
+        }
       }
-    }
-    if (key === writerKey) {
-      writerFound = true;
-      if (!own.isEmpty()) {
+      if (isWriter && !own.isEmpty()) {
         try {
           writerSet = own.union(set ?? (fields ? decodeFieldsV1(fields) : new FieldSet()));
         } catch {
@@ -190,8 +191,8 @@ export function updateStoredManagers(
         }
         continue;
       }
+      if (set) encoded = set.isEmpty() ? undefined : encodeFieldsV1(set);
     }
-    const encoded = set ? (set.isEmpty() ? undefined : encodeFieldsV1(set)) : fields;
     if (!encoded) continue;
     const entry: ManagedFieldsEntry & { operation: 'Apply' | 'Update' } = { manager, operation: op, apiVersion: e.apiVersion };
     if (time) entry.time = time;
@@ -201,25 +202,48 @@ export function updateStoredManagers(
     out.push(entry);
   }
   const count = keys.size;
-  if (!own.isEmpty()) {
+  if (writerSet || (!writerFound && !own.isEmpty())) {
     const entry: ManagedFieldsEntry & { operation: 'Apply' | 'Update' } = { manager: writer.manager, operation: 'Update', apiVersion: writer.apiVersion, time: writer.time, fieldsType: 'FieldsV1', fieldsV1: encodeFieldsV1(writerSet ?? own) };
-    if (writer.subresource) entry.subresource = writer.subresource;
+    if (writerSub) entry.subresource = writerSub;
     out.push(entry);
-    if (!writerFound) keys.add(writerKey);
   }
   let updaters = 0;
   for (const e of out) if (e.operation === 'Update') updaters++;
   if (updaters > MAX_UPDATE_MANAGERS) return null;
   if (out.length === 0) return { entries: undefined, count };
-  out.sort(
-    (p, q) =>
-      compareStrings(p.operation, q.operation) ||
-      seconds(p.time) - seconds(q.time) ||
-      compareStrings(p.manager ?? '', q.manager ?? '') ||
-      compareStrings(p.apiVersion ?? '', q.apiVersion ?? '') ||
-      compareStrings(p.subresource ?? '', q.subresource ?? ''),
-  );
+  if (out.length > 1) out.sort(compareEntries);
   return { entries: out, count };
+}
+
+/** kube-apiserver's order of managedFields entries. */
+function compareEntries(p: ManagedFieldsEntry, q: ManagedFieldsEntry): number {
+  return (
+    compareStrings(p.operation ?? '', q.operation ?? '') ||
+    seconds(p.time) - seconds(q.time) ||
+    compareStrings(p.manager ?? '', q.manager ?? '') ||
+    compareStrings(p.apiVersion ?? '', q.apiVersion ?? '') ||
+    compareStrings(p.subresource ?? '', q.subresource ?? '')
+  );
+}
+
+/** A manager's identity as managerKey has it (Apply entries merge across versions), cheaper to build. */
+function identity(manager: string, op: 'Apply' | 'Update', apiVersion: string, subresource: string | undefined): string {
+  const v = op === 'Update' ? apiVersion : '';
+  const sub = subresource ?? '';
+  return `${op[0]}${v.length}:${v}${sub.length}:${sub}${manager}`;
+}
+
+/** Whether every member of `set` is a member of the FieldsV1 object `fields`. */
+function ownsAll(set: FieldSet, fields: JsonObject): boolean {
+  for (const pe of set.members) {
+    const v = fields[pe];
+    if (!isJsonObject(v) || !(Object.prototype.hasOwnProperty.call(v, '.') || Object.keys(v).length === 0)) return false;
+  }
+  for (const [pe, c] of set.children) {
+    const v = fields[pe];
+    if (!isJsonObject(v) || !ownsAll(c, v)) return false;
+  }
+  return true;
 }
 
 /** Whether any member of `set` is a member of the FieldsV1 object `fields` (then that owner loses it). */
