@@ -1,6 +1,7 @@
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { badRequest, unsupportedMediaType, StatusError } from '../api/errors.js';
 import { decodeProtobufObject } from '../api/protobuf.js';
+import { duplicateFields } from '../api/schema/fieldcheck.js';
 
 // Request bodies in the three encodings kubectl sends: JSON, YAML and Kubernetes protobuf. A body with no
 // Content-Type is JSON, as kube-apiserver assumes (kubectl scale --current-replicas sends none).
@@ -54,7 +55,7 @@ export function decodeJson(body: Buffer): Decoded {
   const text = body.toString('utf8');
   try {
     const value: unknown = JSON.parse(text);
-    return { value, duplicates: text.length < 1 << 20 ? findDuplicateKeys(text) : [] };
+    return { value, duplicates: text.length < 1 << 20 ? duplicateFields(text) : [] };
   } catch (e) {
     throw badRequest(`error decoding JSON: ${(e as Error).message}`);
   }
@@ -73,77 +74,4 @@ export function decodeYaml(body: Buffer): Decoded {
 
 export function parseYamlText(text: string): unknown {
   return parseYaml(text);
-}
-
-/** Paths of duplicated keys in JSON text, found with a small scanner (JSON.parse keeps the last silently). */
-function findDuplicateKeys(text: string): string[] {
-  const dups: string[] = [];
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
-  };
-  const str = (): string => {
-    const start = i;
-    i++;
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  const value = (path: string): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      const seen = new Set<string>();
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        const k = str();
-        const p = path ? `${path}.${k}` : k;
-        if (seen.has(k)) dups.push(p);
-        seen.add(k);
-        ws();
-        i++; // ':'
-        value(p);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        i++; // '}'
-        return;
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (let n = 0; ; n++) {
-        value(`${path}[${n}]`);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        i++;
-        return;
-      }
-    } else if (c === '"') {
-      str();
-    } else {
-      while (i < text.length && !',}] \t\r\n'.includes(text[i]!)) i++;
-    }
-  };
-  try {
-    value('');
-  } catch {
-    return [];
-  }
-  return dups;
 }

@@ -236,4 +236,14 @@ describe('field checking', () => {
     assert.deepEqual(duplicateFields('{"a":"x\\"y","b":[1,2,{"c":true}],"d":null}'), []);
     assert.equal(checkFields({}, 'apps', 'v1', 'Deployment', '{}').duplicates, undefined);
   });
+
+  it('finds duplicate keys written with escapes, in large objects, under lists, and nothing in broken JSON', () => {
+    assert.deepEqual(duplicateFields('{"a\\u0062":1, "ab" : 2}'), ['ab']);
+    const many = Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`).join(',');
+    assert.deepEqual(duplicateFields(`{"m":{${many},"k3":0,"k39":[]}}`), ['m.k3', 'm.k39']);
+    assert.deepEqual(duplicateFields('[{"a":[[{"b":1,"b":2}]]}]'), ['[0].a[0][0].b']);
+    assert.deepEqual(duplicateFields('{"s":"}\\\\","s":"\\"{"}'), ['s']);
+    assert.deepEqual(duplicateFields('{"a":[1,'), []);
+    assert.deepEqual(duplicateFields('{"a":"x'), []);
+  });
 });
