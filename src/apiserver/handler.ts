@@ -293,7 +293,7 @@ async function doUpdate(ctx: Ctx): Promise<void> {
   }
   obj.metadata.name = rr.name;
   const desired = ctx.registries.toStorage(obj, rr.info);
-  const { object } = await registryOf(ctx).update(rr.namespace, rr.name!, () => desired, {
+  const { object } = await registryOf(ctx).update(rr.namespace, rr.name!, desired, {
     dryRun: dryRunOf(ctx.url.searchParams),
     fieldManager: fieldManager(ctx, userAgentManager(ctx)),
   });
@@ -511,7 +511,7 @@ async function handleStatus(ctx: Ctx): Promise<void> {
     const { obj } = decodeObject(ctx, body, gvk);
     checkNamespace(ctx, obj);
     const desired = ctx.registries.toStorage(obj, rr.info);
-    const { object } = await reg.update(rr.namespace, rr.name!, () => desired, { dryRun, subresource: 'status', fieldManager: fieldManager(ctx, userAgentManager(ctx)) });
+    const { object } = await reg.update(rr.namespace, rr.name!, desired, { dryRun, subresource: 'status', fieldManager: fieldManager(ctx, userAgentManager(ctx)) });
     return respondObject(ctx, 200, object);
   }
   if (rr.verb === 'patch') {

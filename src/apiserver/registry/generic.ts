@@ -115,7 +115,8 @@ const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 function encode(obj: KubeObject): string {
   const text = encodeStored(obj);
-  if (Buffer.byteLength(text) > MAX_OBJECT_BYTES) throw new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864 bytes for a stored object');
+  // UTF-8 takes at most three bytes per UTF-16 unit: only long texts need counting.
+  if (text.length * 3 > MAX_OBJECT_BYTES && Buffer.byteLength(text) > MAX_OBJECT_BYTES) throw new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864 bytes for a stored object');
   return text;
 }
 
@@ -214,14 +215,15 @@ export class GenericRegistry {
   }
 
   /**
-   * Read-modify-write with optimistic concurrency. `fn` gets the live object and returns the desired one.
-   * When the desired object carries a resourceVersion, it must match (409 otherwise); when it does not, a
-   * lost race is retried against the new live object, as kube-apiserver's GuaranteedUpdate does.
+   * Read-modify-write with optimistic concurrency. `change` is the desired object (a replacement, which the
+   * registry takes over and may change), or a function of the live object returning it. When the desired object
+   * carries a resourceVersion, it must match (409 otherwise); when it does not, a lost race is retried against
+   * the new live object, as kube-apiserver's GuaranteedUpdate does.
    */
   async update(
     namespace: string | undefined,
     name: string,
-    fn: UpdateFn,
+    change: UpdateFn | KubeObject,
     opts: WriteOptions & { createIfMissing?: (desired?: KubeObject) => Promise<KubeObject> } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const info = this.info;
@@ -232,14 +234,17 @@ export class GenericRegistry {
         throw notFound(info.resource, info.group, name);
       }
       const current = decodeKv(kv);
-      // A second decode of the stored text is a cheaper private copy for `fn` than cloning `current`.
-      const given = decodeKv(kv);
-      const desired = await fn(given);
+      // A second decode of the stored text is a cheaper private copy for `change` than cloning `current`.
+      const given = typeof change === 'function' ? decodeKv(kv) : undefined;
+      const desired = given ? await (change as UpdateFn)(given) : (change as KubeObject);
       const wantRv = desired.metadata?.resourceVersion;
       if (wantRv && wantRv !== current.metadata.resourceVersion) throw conflict(info.resource, info.group, name);
-      // What `fn` returns may be kept across retries (a decoded request body), so it is copied before the
-      // registry changes it; the private copy `fn` was handed, changed and returned needs no second copy.
-      const next = this.prepareUpdate(desired === given ? desired : clone(desired), current, opts.subresource);
+      // The desired object is changed in place below. A replacement that names a resourceVersion has only
+      // this attempt (a lost race is a 409), so it is changed as it is; any other desired object may be needed
+      // again on a retry (a replacement, or what a function keeps), except the private copy a function was
+      // handed, changed and returned.
+      const own = desired === given || (!given && !!wantRv);
+      const next = this.prepareUpdate(own ? desired : clone(desired), current, opts.subresource);
       await this.admission.mutate('update', info, next, current, !!opts.dryRun, opts.subresource);
       const causes = this.admission.validate('update', info, next, current, opts.subresource);
       if (causes.length) throw invalid(info.kind, info.group, name, causes);
@@ -480,8 +485,17 @@ function withoutRv(o: KubeObject): KubeObject {
   return c;
 }
 
+let nowSecond = -1;
+let nowText = '';
+
+/** The current time to the second, as metadata timestamps carry it (formatted once a second: every write asks). */
 export function nowRfc3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== nowSecond) {
+    nowSecond = second;
+    nowText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return nowText;
 }
 
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
