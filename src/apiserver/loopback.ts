@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { memoryPipe, type PipeEnd } from '../client/memorypipe.js';
+import { memoryPipe } from '../client/memorypipe.js';
+import { refusedError } from '../client/pipesocket.js';
 
 // The API server's in-process door. The controllers, the scheduler and the node agent of `kite server` live in
 // the API server's own process: their connections are in-memory pipes into a plain HTTP server that never
@@ -10,7 +11,7 @@ import { memoryPipe, type PipeEnd } from '../client/memorypipe.js';
 
 export class InProcessListener {
   private readonly server: Server;
-  private readonly open = new Set<PipeEnd>();
+  private readonly open = new Set<Duplex>();
   private closed = false;
 
   constructor(listener: RequestListener) {
@@ -24,13 +25,24 @@ export class InProcessListener {
     const [serverEnd, clientEnd] = memoryPipe();
     if (this.closed) {
       // Refused once the client's request has its listeners on the connection, as a refused TCP connect is.
-      setImmediate(() => clientEnd.destroy(Object.assign(new Error('the API server is shut down'), { code: 'ECONNREFUSED' })));
+      setImmediate(() => clientEnd.destroy(refusedError()));
       return clientEnd;
+    }
+    this.accept(serverEnd);
+    return clientEnd;
+  };
+
+  /** Serves the server's end of a connection opened elsewhere (a PortPipe from another thread's client). */
+  readonly accept = (serverEnd: Duplex): void => {
+    if (this.closed) {
+      // The refusal is for the client's side to see; nothing here listens for errors on this end.
+      serverEnd.once('error', () => undefined);
+      serverEnd.destroy(refusedError());
+      return;
     }
     this.open.add(serverEnd);
     serverEnd.once('close', () => this.open.delete(serverEnd));
     this.server.emit('connection', serverEnd);
-    return clientEnd;
   };
 
   /** Refuses new connections and resets the open ones: their requests and watches end at once. */

@@ -44,6 +44,8 @@ export interface ApiServer {
   url: string;
   /** Opens an in-process connection to this server (for ClientConfig.connect: components in this process). */
   connect(): Duplex;
+  /** Serves an in-process connection opened elsewhere (the server's end of a PortPipe from a worker thread). */
+  accept(serverEnd: Duplex): void;
   close(): Promise<void>;
 }
 
@@ -208,6 +210,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     registries,
     url: `https://${host}:${port}`,
     connect: inProcess.connect,
+    accept: inProcess.accept,
     close: async () => {
       ready = false;
       inProcess.close();

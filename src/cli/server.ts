@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { openStore } from '../storage/open.js';
 import { WatchCache } from '../storage/watchcache.js';
 import { Compactor, parseDuration } from '../storage/compactor.js';
-import { startControlPlane } from './controlplane.js';
+import { startControlPlaneThread } from './controlplanethread.js';
 import { limitHeapGrowth } from './heap.js';
 import { shutdown } from './shutdown.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/pki.js';
@@ -87,8 +87,10 @@ export async function runServer(argv: string[]): Promise<number> {
   const log = (m: string) => console.error(`kite: ${m}`);
   // This process's own components reach the API server through in-process connections (no TLS, no sockets).
   const inProcess = { server: api.url, caPem: pki.caCertPem, token: pki.token, connect: api.connect };
-  const controlPlane = startControlPlane({
+  // The controllers and the scheduler run on a thread of their own, still reaching the API only through HTTP.
+  const controlPlane = startControlPlaneThread({
     config: inProcess,
+    accept: api.accept,
     disabledControllers: new Set(values['disable-controllers']!.split(',').map((s) => s.trim()).filter(Boolean)),
     nodeMonitorGracePeriodMs: parseDuration(values['node-monitor-grace-period']!),
     defaultUnreachableTolerationSeconds: tolerationSeconds,
@@ -120,13 +122,18 @@ export async function runServer(argv: string[]): Promise<number> {
     }
   }
 
-  await new Promise<void>((resolveStop) => {
+  const exitCode = await new Promise<number>((resolveStop) => {
     const stop = (sig: string) => {
       console.error(`kite: ${sig} received, shutting down`);
-      resolveStop();
+      resolveStop(0);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A server without its controllers would look healthy and do nothing: it exits, and its supervisor restarts it.
+    void controlPlane.died.then((e) => {
+      log(`the control plane stopped: ${e.message}; shutting down so that a supervisor restarts the server`);
+      resolveStop(1);
+    });
   });
   await shutdown(
     [
@@ -137,7 +144,7 @@ export async function runServer(argv: string[]): Promise<number> {
       { name: 'API server', run: () => api.close() },
       { name: 'storage', run: () => store.close() },
     ],
-    { log },
+    { log, exitCode },
   );
-  return 0;
+  return exitCode;
 }

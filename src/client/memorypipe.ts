@@ -1,4 +1,4 @@
-import { Duplex } from 'node:stream';
+import { PipeSocket, resetError } from './pipesocket.js';
 
 // An in-memory connection: two Duplex ends where what one writes the other reads. kite server's own
 // components reach its API server through such pairs, so their requests skip TLS and the kernel while
@@ -9,14 +9,12 @@ import { Duplex } from 'node:stream';
 // and destroying one end resets the other (its peer sees the connection close, as after a TCP reset).
 // Nothing here holds the event loop: an idle pair never keeps the process alive.
 
-export class PipeEnd extends Duplex {
+export class PipeEnd extends PipeSocket {
   private peer?: PipeEnd;
   /** The peer's write that waits for this end's reader to drain its buffer. */
   private blockedWrite: ((error?: Error) => void) | undefined;
   /** The peer ended its side: nothing more may be pushed here. */
   private inputEnded = false;
-  readonly remoteAddress = undefined;
-  readonly remotePort = undefined;
 
   connectTo(peer: PipeEnd): void {
     this.peer = peer;
@@ -56,32 +54,6 @@ export class PipeEnd extends Duplex {
     if (peer && !peer.destroyed) process.nextTick(() => peer.destroy());
     callback(error);
   }
-
-  // node:http and its Agent tune sockets with these. An in-memory end has no kernel options and no idle timer:
-  // its connections live until a client pool or the server closes them.
-  setTimeout(): this {
-    return this;
-  }
-
-  setNoDelay(): this {
-    return this;
-  }
-
-  setKeepAlive(): this {
-    return this;
-  }
-
-  ref(): this {
-    return this;
-  }
-
-  unref(): this {
-    return this;
-  }
-}
-
-function resetError(): Error {
-  return Object.assign(new Error('the in-process connection was closed'), { code: 'ECONNRESET' });
 }
 
 /** Two connected ends: give one to an HTTP server ('connection' event), the other to a client. */

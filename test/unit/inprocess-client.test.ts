@@ -11,9 +11,13 @@ import { RestClient, resource, type ClientConfig, type WatchEvent } from '../../
 import { StatusError } from '../../src/api/errors.js';
 import type { KubeObject } from '../../src/api/object.js';
 import { waitFor } from '../helpers/cluster.js';
+import { MessageChannel } from 'node:worker_threads';
+import { PortPipe } from '../../src/client/portpipe.js';
 
 // Components inside `kite server` reach its API server over in-process connections (ClientConfig.connect):
-// the same HTTP handling as over HTTPS, and a client or server that closes ends every request at once.
+// the same HTTP handling as over HTTPS, and a client or server that closes ends every request at once. Both
+// kinds are checked: memory pipes (components on the API server's thread, the node agent) and ports between
+// threads (the control plane's worker; a MessageChannel in one thread behaves the same).
 
 const CONFIGMAPS = resource('', 'v1', 'configmaps');
 const NAMESPACES = resource('', 'v1', 'namespaces');
@@ -29,7 +33,19 @@ async function settles(what: string, p: Promise<unknown>, timeoutMs = 10_000): P
   }
 }
 
-describe('in-process API client', () => {
+/** Connections as the control plane's worker opens them: one MessageChannel each, the server's end accepted. */
+function overPorts(api: ApiServer): () => PortPipe {
+  return () => {
+    const channel = new MessageChannel();
+    api.accept(new PortPipe(channel.port2));
+    return new PortPipe(channel.port1);
+  };
+}
+
+for (const [transport, connectTo] of [
+  ['memory pipes', (api: ApiServer) => api.connect],
+  ['ports between threads', overPorts],
+] as const) describe(`in-process API client over ${transport}`, () => {
   let dir: string;
   let store: WatchCache;
   let api: ApiServer;
@@ -40,7 +56,7 @@ describe('in-process API client', () => {
     const pki = await ensurePki(join(dir, 'tls'));
     store = new WatchCache(await openStore({ dataDir: dir }));
     api = await startApiServer({ store, pki, port: 0, bindAddress: '127.0.0.1', serviceCidr: '10.43.0.0/16', nodePortRange: { min: 30000, max: 32767 } });
-    config = { server: api.url, caPem: pki.caCertPem, token: pki.token, connect: api.connect };
+    config = { server: api.url, caPem: pki.caCertPem, token: pki.token, connect: connectTo(api) };
   });
 
   after(async () => {
@@ -103,6 +119,19 @@ describe('in-process API client', () => {
     await assert.rejects(client.list(CONFIGMAPS), /closed/);
   });
 
+  it('carries responses far larger than any buffer whole', async () => {
+    const client = new RestClient(config);
+    try {
+      const big = 'x'.repeat(900_000);
+      for (let i = 0; i < 6; i++) await client.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `big-${i}` }, data: { v: big } });
+      const listed = (await client.list(CONFIGMAPS, 'default')).items.filter((c) => c.metadata.name?.startsWith('big-'));
+      assert.equal(listed.length, 6);
+      for (const c of listed) assert.equal((c.data as { v: string }).v, big);
+    } finally {
+      client.close();
+    }
+  });
+
   it('api.close() ends in-process connections and refuses new ones', async () => {
     const client = new RestClient(config);
     try {
@@ -115,5 +144,61 @@ describe('in-process API client', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('PortPipe', () => {
+  function pair(): [PortPipe, PortPipe] {
+    const channel = new MessageChannel();
+    return [new PortPipe(channel.port1), new PortPipe(channel.port2)];
+  }
+
+  it('holds a writer back while the reader does not read, then delivers every byte in order', async () => {
+    const keepAlive = setInterval(() => undefined, 1000); // the pipe's ports never hold the event loop
+    const [a, b] = pair();
+    b.pause();
+    const chunk = Buffer.alloc(64 * 1024);
+    const total = 8 * 1024 * 1024;
+    let accepted = 0;
+    // As node:http writes a response: wait for 'drain' whenever write() asks to.
+    const writer = (async () => {
+      for (let at = 0; at < total; at += chunk.length) {
+        const ok = a.write(Buffer.alloc(chunk.length, at / chunk.length));
+        accepted += chunk.length;
+        if (!ok) await new Promise<void>((resolve) => a.once('drain', resolve));
+      }
+      a.end();
+    })();
+    await waitFor('the reader to fill its buffer', async () => b.readableLength >= b.readableHighWaterMark, 10_000, 5);
+    assert.ok(accepted < 2 * 1024 * 1024, `the writer got ${accepted} bytes out while nothing was read`);
+    const received: Buffer[] = [];
+    b.on('data', (d: Buffer) => received.push(d));
+    b.resume();
+    await new Promise<void>((resolve) => b.once('end', resolve));
+    await writer;
+    const all = Buffer.concat(received);
+    assert.equal(all.length, total);
+    for (let i = 0; i < total / chunk.length; i++) assert.equal(all[i * chunk.length], i % 256, `chunk ${i}`);
+    a.destroy();
+    clearInterval(keepAlive);
+  });
+
+  it('ending one side is EOF on the other; destroying one resets the other', async () => {
+    const keepAlive = setInterval(() => undefined, 1000);
+    const [a, b] = pair();
+    const got: string[] = [];
+    b.on('data', (d: Buffer) => got.push(d.toString()));
+    a.end('bye');
+    await new Promise<void>((resolve) => b.once('end', resolve));
+    assert.deepEqual(got, ['bye']);
+    const [c, d] = pair();
+    d.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => d.once('close', resolve));
+    c.destroy();
+    await closed;
+    assert.ok(d.destroyed);
+    a.destroy();
+    b.destroy();
+    clearInterval(keepAlive);
   });
 });
