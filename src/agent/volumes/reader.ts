@@ -79,6 +79,9 @@ export class ApiSourceReader implements SourceReader {
       this.tokens.set(key, { token, refreshAt: Date.now() + 0.8 * (expires - Date.now()) });
       return token;
     } catch (e) {
+      // The ServiceAccount itself is missing (not made yet, or deleted): the mount fails and is retried, as
+      // the kubelet's does; it says nothing about whether the API server serves TokenRequest.
+      if (e instanceof StatusError && e.code === 404 && e.details?.kind === 'serviceaccounts') throw e;
       // 404/405/501: this API server has no TokenRequest. The pod still starts, without a token file.
       if (e instanceof StatusError && [404, 405, 501].includes(e.code)) {
         this.tokensUnsupportedUntil = Date.now() + 60_000;
